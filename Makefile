@@ -1,0 +1,40 @@
+# The two commands of the README; each one installs what is missing first (scripts/bootstrap).
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: verify test setup unit e2e selftest lint format bench clean
+
+## verify: install what is missing, verify the embedded reference stack, write reports/
+verify: setup
+	$(BIN)/realtime-verify run $(ARGS)
+
+## test: install what is missing, then lint, unit tests, the e2e suite, the self-tests
+test: setup lint
+	$(BIN)/python -m pytest tests/unit tests/reference_app
+	$(BIN)/realtime-verify run --output reports/test-e2e
+	$(BIN)/python -m pytest tests/selftest
+
+setup:
+	@scripts/bootstrap
+
+unit: setup
+	$(BIN)/python -m pytest tests/unit tests/reference_app
+
+selftest: setup
+	$(BIN)/python -m pytest tests/selftest
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: setup
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf reports .pytest_cache .mypy_cache .ruff_cache

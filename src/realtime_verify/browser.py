@@ -1,0 +1,149 @@
+"""Finding and launching Chromium, and reading what the in-page instrumentation recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, Page, Playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from realtime_verify.errors import SetupError, WaitTimeout
+from realtime_verify.net import NetworkOptions
+
+# Playwright already passes headless, no-sandbox, no-first-run and the background-networking flags.
+CHROMIUM_FLAGS = ["--disable-gpu", "--disable-quic"]
+SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+BROWSER_PATH_ENV = "RV_BROWSER_PATH"
+MARKER_PATTERN = "rv-[a-z0-9]+-[0-9]+"
+
+
+@dataclass(frozen=True)
+class BrowserChoice:
+    """Which Chromium to launch; `path` None means Playwright's own download."""
+
+    path: str | None
+    how: str
+
+
+def find_chromium(playwright: Playwright, explicit: str | None = None) -> BrowserChoice:
+    """An explicit path, then $RV_BROWSER_PATH, then Playwright's own, then the system's."""
+    for value, origin in ((explicit, "--browser-path"), (os.environ.get(BROWSER_PATH_ENV), BROWSER_PATH_ENV)):
+        if value:
+            if not (Path(value).is_file() and os.access(value, os.X_OK)):
+                raise SetupError(f"{origin} {value!r} is not an executable file")
+            return BrowserChoice(value, origin)
+    tried = [f"--browser-path and ${BROWSER_PATH_ENV} (not set)"]
+    managed = playwright.chromium.executable_path
+    if managed and Path(managed).is_file():
+        return BrowserChoice(None, f"Playwright-managed ({managed})")
+    tried.append(f"Playwright-managed {managed or '(none)'}")
+    for name in SYSTEM_CHROMIUMS:
+        found = shutil.which(name)
+        if found:
+            return BrowserChoice(found, "system")
+        tried.append(name)
+    raise SetupError(
+        "No Chromium found. Tried: " + ", ".join(tried) + ". Install one: `apt-get install chromium`"
+        " (Debian/Ubuntu), or `python -m playwright install chromium`, or pass --browser-path."
+    )
+
+
+async def launch_chromium(
+    playwright: Playwright, choice: BrowserChoice, network: NetworkOptions, *, headed: bool = False
+) -> Browser:
+    try:
+        return await playwright.chromium.launch(
+            executable_path=choice.path,
+            headless=not headed,
+            args=CHROMIUM_FLAGS + network.chromium_args(),
+        )
+    except Exception as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise SetupError(
+            f"Chromium ({choice.how}: {choice.path or 'managed'}) did not start: {first_line}."
+            " Check that it runs (`chromium --headless --version`), or pass another with --browser-path."
+        ) from None
+
+
+def instrumentation_script(socket_path: str, marker_pattern: str = MARKER_PATTERN) -> str:
+    source = resources.files("realtime_verify").joinpath("js/instrument.js").read_text()
+    config = json.dumps({"socketPath": socket_path, "markerPattern": marker_pattern})
+    return f"window.__rvConfig = {config};\n{source}"
+
+
+@dataclass(frozen=True)
+class MarkerTimes:
+    """When one marker was sent, received and rendered in one page (epoch ms, or None)."""
+
+    sent: float | None
+    received: float | None
+    rendered: float | None
+
+
+class Instrumentation:
+    """Reads `window.__rv` in one page."""
+
+    def __init__(self, page: Page, name: str) -> None:
+        self.page = page
+        self.name = name
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Sockets, polls and event counts (frames left out: they can be many)."""
+        data: dict[str, Any] = await self.page.evaluate(
+            """() => ({
+                sockets: window.__rv.sockets,
+                polls: window.__rv.polls.length,
+                pollsFailed: window.__rv.polls.filter(p => p.done && p.status !== 200).length,
+                lastPoll: window.__rv.polls.length ? window.__rv.polls[window.__rv.polls.length - 1] : null,
+                eventCounts: window.__rv.eventCounts,
+                frames: window.__rv.frames.length,
+            })"""
+        )
+        return data
+
+    async def frames(self) -> list[dict[str, Any]]:
+        frames: list[dict[str, Any]] = await self.page.evaluate("() => window.__rv.frames")
+        return frames
+
+    async def marker_times(self, markers: list[str]) -> dict[str, MarkerTimes]:
+        raw: dict[str, dict[str, float | None]] = await self.page.evaluate(
+            """(markers) => Object.fromEntries(markers.map(m => [m, {
+                sent: (window.__rv.markers[m] || {}).sent ?? null,
+                received: (window.__rv.markers[m] || {}).received ?? null,
+                rendered: window.__rv.renders[m] ?? null,
+            }]))""",
+            markers,
+        )
+        return {m: MarkerTimes(v["sent"], v["received"], v["rendered"]) for m, v in raw.items()}
+
+    async def render_log(self, marker: str) -> list[dict[str, Any]]:
+        log: list[dict[str, Any]] = await self.page.evaluate(
+            "(m) => window.__rv.renderLog.filter(e => e.marker === m)", marker
+        )
+        return log
+
+    async def wait_rendered(self, marker: str, timeout_s: float, *, text: str | None = None) -> float:
+        """Wait until `marker` is in the DOM (with `text` in the same element, if given)."""
+        try:
+            handle = await self.page.wait_for_function(
+                """([m, text]) => {
+                    const hit = window.__rv.renderLog.find(e => e.marker === m && (!text || e.text.includes(text)));
+                    return hit ? hit.t : null;
+                }""",
+                arg=[marker, text],
+                timeout=timeout_s * 1000,
+            )
+        except PlaywrightTimeout:
+            seen = await self.render_log(marker)
+            what = f"{marker!r}" + (f" showing {text!r}" if text else "")
+            raise WaitTimeout(
+                f"{self.name}: waited {timeout_s:g} s for {what} to render; it showed "
+                + (", ".join(repr(e["text"][:80]) for e in seen[-3:]) or "nothing with that marker")
+            ) from None
+        return float(await handle.json_value())

@@ -1,0 +1,197 @@
+"""`realtime-verify`: run the suite, serve the embedded stack, audit configuration, re-render reports.
+
+    realtime-verify run [--target PROFILE|URL] [--profile smoke|signoff|nightly] [--fault NAME] [-- pytest args]
+    realtime-verify serve [--fault NAME] [--production-timers]
+    realtime-verify serve --list-faults
+    realtime-verify report [reports/summary.json]
+
+Exit codes: 0 all passed, 1 a check failed, 2 usage or configuration error, 3 target unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from realtime_verify.errors import EXIT_FAILED, EXIT_USAGE, RealtimeVerifyError, UsageError
+from realtime_verify.faults import FAULTS, resolve_faults
+from realtime_verify.stack import StackConfig, Timers
+
+# pytest's own exit codes that mean something else for us.
+PYTEST_USAGE_ERROR = 4
+PYTEST_NO_TESTS = 5
+
+
+def find_suite() -> Path:
+    """The suite (tests/e2e of this repository), or $RV_SUITE."""
+    override = os.environ.get("RV_SUITE")
+    candidates = [Path(override)] if override else []
+    candidates.append(Path(__file__).resolve().parents[2] / "tests" / "e2e")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise UsageError(
+        "cannot find the suite (tests/e2e): run realtime-verify from a clone of its repository"
+        " installed with `pip install -e .`, or set RV_SUITE to the suite's folder"
+    )
+
+
+def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
+    import pytest
+
+    suite = find_suite()
+    output = Path(args.output)
+    pytest_args = [
+        str(suite),
+        "-p",
+        "realtime_verify.plugin",
+        f"--rootdir={suite.parents[1]}",
+        f"--junitxml={output / 'junit.xml'}",
+        f"--output={output}",
+        "-o",
+        "asyncio_mode=auto",
+        "-o",
+        "asyncio_default_fixture_loop_scope=session",
+        "-o",
+        "asyncio_default_test_loop_scope=session",
+    ]
+    if args.target:
+        pytest_args.append(f"--target={args.target}")
+    if args.profile:
+        pytest_args.append(f"--profile={args.profile}")
+    for fault in args.fault:
+        pytest_args.append(f"--fault={fault}")
+    for item in args.set:
+        pytest_args.append(f"--set={item}")
+    if args.browser_path:
+        pytest_args.append(f"--browser-path={args.browser_path}")
+    if args.headed:
+        pytest_args.append("--headed")
+    if args.tracing:
+        pytest_args.append(f"--tracing={args.tracing}")
+    code = int(pytest.main(pytest_args + passthrough))
+    if code == PYTEST_NO_TESTS:
+        print("realtime-verify: no check ran (nothing matched the profile and filters)", file=sys.stderr)
+        return EXIT_USAGE
+    if code == PYTEST_USAGE_ERROR:
+        return EXIT_USAGE
+    return code
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.list_faults:
+        width = max(len(name) for name in FAULTS)
+        for fault in FAULTS.values():
+            breaks = ", ".join(fault.breaks) or "(guarded by checks still to come)"
+            print(f"{fault.name:<{width}}  [{fault.layer}] {fault.summary}\n{'':<{width}}  fails: {breaks}")
+        return 0
+    resolve_faults(args.fault)
+    timers = Timers.production() if args.production_timers else Timers.compressed()
+    config = StackConfig(faults=tuple(args.fault), timers=timers, log_level=args.log_level)
+    return asyncio.run(_serve(config))
+
+
+async def _serve(config: StackConfig) -> int:
+    import signal
+
+    from realtime_verify.supervisor import Supervisor
+
+    supervisor = Supervisor(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, supervisor.request_stop)
+    info = await supervisor.start()
+    try:
+        flags = " ".join(info.network.chromium_args())
+        users = ", ".join(f"{name} / {password}" for name, password in info.users.items())
+        print(
+            f"""realtime-verify: the embedded stack is up{' with faults: ' + ', '.join(config.faults) if config.faults else ''}
+  page        {info.base_url}/
+  socket      {info.socket_url}
+  CA file     {info.ca_file}
+  browser     chromium {flags} {info.base_url}/
+  python      NetworkOptions(resolve={{'{info.hostname}': '127.0.0.1'}}, ca_file='{info.ca_file}')
+  users       {users}
+  control     {info.control_url}  (POST /edge/drop {{"mode":"rst"}}, /edge/blackhole {{"seconds":5}}, /backend/restart, ...)
+  timers      ping {info.timers.ping_interval_s:g}+{info.timers.ping_timeout_s:g} s, page heartbeat {info.timers.heartbeat_interval_ms} ms, nginx read {info.timers.nginx_read_timeout_s:g} s, edge idle {info.timers.edge_idle_timeout_s:g} s
+  pids        {", ".join(f"{k} {v}" for k, v in info.pids.items())}
+Press Ctrl-C to stop.""",
+            flush=True,
+        )
+        await supervisor.wait_stop_requested()
+    finally:
+        await supervisor.stop()
+    print("realtime-verify: stopped; nothing left running.")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from realtime_verify.reporting.html import render_html
+    from realtime_verify.reporting.summary import CheckResult, RunReport
+
+    path = Path(args.summary)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
+    data["checks"] = [CheckResult(**check) for check in data["checks"]]
+    report = RunReport(**data)
+    html = path.with_name("report.html")
+    html.write_text(render_html(report))
+    print(f"{report.verdict}: {report.counts}; wrote {html}")
+    return 0 if report.verdict == "PASSED" else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="realtime-verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the verification suite (default: against the embedded stack)")
+    run.add_argument("--target", help="a target profile (.toml) or a base URL")
+    run.add_argument("--profile", choices=["smoke", "signoff", "nightly"], help="which checks (default: signoff)")
+    run.add_argument("--fault", action="append", default=[], metavar="NAME", help="embedded stack fault (repeatable)")
+    run.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a profile setting")
+    run.add_argument("--output", default="reports", help="reports folder (default: reports)")
+    run.add_argument("--browser-path", help="Chromium executable")
+    run.add_argument("--headed", action="store_true", help="show the browsers")
+    run.add_argument("--tracing", choices=["on", "off", "retain-on-failure"], help="Playwright traces")
+
+    serve = sub.add_parser("serve", help="start the embedded stack and keep it up until Ctrl-C")
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="switch on a fault (repeatable)")
+    serve.add_argument("--list-faults", action="store_true", help="list the faults and what each breaks")
+    serve.add_argument("--production-timers", action="store_true", help="production ping/heartbeat/timeouts")
+    serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+
+    report = sub.add_parser("report", help="re-render report.html from a summary.json")
+    report.add_argument("summary", nargs="?", default="reports/summary.json")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    passthrough: list[str] = []
+    if "--" in argv:
+        index = argv.index("--")
+        argv, passthrough = argv[:index], argv[index + 1 :]
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args, passthrough)
+        if args.command == "serve":
+            return cmd_serve(args)
+        if args.command == "report":
+            return cmd_report(args)
+    except RealtimeVerifyError as error:
+        print(f"realtime-verify: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""The named faults of the embedded stack, in one place: each a realistic breakage, one line each.
+
+A fault lives in one layer: the reference app (`app`), its environment (`env`), its timers
+(`timers`), the nginx conf (`nginx`) or the edge emulator (`edge`). `breaks` lists the checks that
+must fail when the fault is on, and only those: the self-tests hold the suite to it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from realtime_verify.errors import UsageError
+
+Layer = Literal["app", "env", "timers", "nginx", "edge"]
+
+# Browser checks that need a page whose socket connects at all.
+_PAGE_SOCKET = ("RT-001", "RT-002", "RT-003", "RT-004", "RT-005")
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    layer: Layer
+    summary: str
+    breaks: tuple[str, ...]
+
+
+_CATALOGUE = [
+    # nginx ---------------------------------------------------------------------------------------
+    Fault(
+        "nginx-no-upgrade",
+        "nginx",
+        "the socket location forwards no Upgrade/Connection headers: clients silently stay on polling",
+        ("HS-003", "RT-001"),
+    ),
+    Fault(
+        "nginx-short-read-timeout",
+        "nginx",
+        "proxy_read_timeout is below pingInterval + pingTimeout: one late ping gets a socket cut",
+        ("HS-002",),
+    ),
+    Fault(
+        "nginx-host-without-port",
+        "nginx",
+        "proxy_set_header Host $host drops the port: python-engineio rejects the browser's Origin",
+        ("HS-001", "HS-003", *_PAGE_SOCKET),
+    ),
+    # the app's environment -----------------------------------------------------------------------
+    Fault(
+        "insecure-socket-url",
+        "env",
+        "NEXT_PUBLIC_WEBSOCKET_URL is ws:// on an https site: browsers block it as mixed content",
+        _PAGE_SOCKET,
+    ),
+    Fault(
+        "websockets-disabled",
+        "env",
+        "NEXT_PUBLIC_ENABLE_WEBSOCKETS is false: the page never opens its socket",
+        _PAGE_SOCKET,
+    ),
+    Fault(
+        "socket-path-mismatch",
+        "env",
+        "NEXT_PUBLIC_WEBSOCKET_PATH names a path the server does not serve (/ws)",
+        _PAGE_SOCKET,
+    ),
+    # timers --------------------------------------------------------------------------------------
+    Fault(
+        "ping-above-edge-timeout",
+        "timers",
+        "the server's ping interval exceeds the edge's idle timeout: quiet sockets get cut",
+        ("HS-002",),
+    ),
+    # the edge ------------------------------------------------------------------------------------
+    Fault(
+        "edge-challenge-socket",
+        "edge",
+        "a WAF rule challenges /socket.io/ (403 with cf-mitigated: challenge)",
+        ("HS-001", "HS-003", "HS-004", *_PAGE_SOCKET),
+    ),
+    Fault(
+        "edge-cache-socket",
+        "edge",
+        "a cache rule covers /socket.io/ (cf-cache-status: HIT)",
+        ("HS-005",),
+    ),
+    Fault(
+        "edge-dns-only",
+        "edge",
+        "the record is DNS-only (grey cloud): traffic bypasses Cloudflare, no cf-ray",
+        ("HS-006",),
+    ),
+    # the app and its page ------------------------------------------------------------------------
+    Fault(
+        "no-broadcast",
+        "app",
+        "chat and order updates are emitted back to the sender only, never to others",
+        ("RT-002", "RT-003", "RT-004"),
+    ),
+    Fault(
+        "chat-leaks-to-all",
+        "app",
+        "chat messages are emitted to every connected client, not to the two participants",
+        ("RT-003",),
+    ),
+    Fault(
+        "no-resync",
+        "app",
+        "the page does not fetch what it missed after a reconnect",
+        (),
+    ),
+    Fault(
+        "duplicate-on-resync",
+        "app",
+        "the page appends resync results without de-duplicating them",
+        (),
+    ),
+    Fault(
+        "no-reconnect",
+        "app",
+        "the page's socket gives up after the first disconnect",
+        (),
+    ),
+    Fault(
+        "no-missed-pong-check",
+        "app",
+        "the page sends health:ping but never acts on missed pongs",
+        (),
+    ),
+    Fault(
+        "no-pong",
+        "app",
+        "the server ignores health:ping",
+        ("RT-005",),
+    ),
+    Fault(
+        "sw-intercepts-socket",
+        "app",
+        "the service worker answers /socket.io/ requests itself",
+        (),
+    ),
+    Fault(
+        "sender-spoofable",
+        "app",
+        "the server trusts the sender_id a client puts in a chat message",
+        ("RT-006",),
+    ),
+    Fault(
+        "no-socket-auth",
+        "app",
+        "the server accepts socket connections without a valid token",
+        ("HS-007",),
+    ),
+]
+
+FAULTS: dict[str, Fault] = {fault.name: fault for fault in _CATALOGUE}
+
+
+def resolve_faults(names: Iterable[str]) -> tuple[Fault, ...]:
+    """The faults named, in catalogue order; an unknown name is a UsageError with a suggestion."""
+    wanted = []
+    for name in names:
+        if name not in FAULTS:
+            close = difflib.get_close_matches(name, FAULTS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise UsageError(
+                f"Unknown fault {name!r}.{hint} Known faults: {', '.join(FAULTS)}"
+                " (`realtime-verify serve --list-faults` describes them)."
+            )
+        wanted.append(name)
+    return tuple(fault for fault in _CATALOGUE if fault.name in wanted)
+
+
+def in_layer(faults: Iterable[Fault], layer: Layer) -> set[str]:
+    return {fault.name for fault in faults if fault.layer == layer}

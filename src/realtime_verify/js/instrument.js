@@ -1,0 +1,188 @@
+// realtime-verify in-page instrumentation, injected before any script of the page runs.
+// It records, with performance.timeOrigin + performance.now() (epoch milliseconds):
+// - every WebSocket the page opens (URL, open, close, upgrade probe) and every frame sent and
+//   received on it, decoded as Engine.IO / Socket.IO packets (event names, markers);
+// - every long-polling request to the socket path (XHR), with the markers in its body;
+// - the first time each marker appears in the DOM, and each new text a marked element shows.
+// `window.__rvConfig` (set just before this script) gives the marker pattern and the socket path.
+(() => {
+  if (window.__rv) return;
+  const config = window.__rvConfig || {};
+  const markerPattern = new RegExp(config.markerPattern || "rv-[a-z0-9]+-[0-9]+", "g");
+  const socketPath = config.socketPath || "/socket.io/";
+  const MAX_FRAMES = 20000;
+  const now = () => performance.timeOrigin + performance.now();
+
+  const rv = {
+    sockets: [], // {id, url, created, opened, closed, closeCode, error, probeOk, upgraded, openPacket, messages}
+    frames: [], // {socket, dir, t, eio, sio, event, markers}
+    polls: [], // {t, method, url, status, done}
+    markers: {}, // marker -> {sent, received} (first frame or poll that carried it, per direction)
+    renders: {}, // marker -> first time it was in the DOM
+    renderLog: [], // {marker, t, text}: every distinct text a marked element showed
+    eventCounts: {}, // "in:chat:message" -> n
+  };
+  Object.defineProperty(window, "__rv", { value: rv, enumerable: false });
+
+  const markersIn = (text) => (typeof text === "string" ? text.match(markerPattern) || [] : []);
+
+  function noteMarkers(text, direction, t) {
+    const found = markersIn(text);
+    for (const marker of found) {
+      const slot = (rv.markers[marker] ||= {});
+      const key = direction === "out" ? "sent" : "received";
+      if (!(key in slot)) slot[key] = t;
+    }
+    return found;
+  }
+
+  // Engine.IO v4 text packet: a type digit, then for "4" (message) a Socket.IO packet:
+  // type digit, optional "/namespace,", optional ack id, then JSON ["event", ...args].
+  function decode(data) {
+    if (typeof data !== "string") return { eio: "binary" };
+    const packet = { eio: data[0] };
+    if (packet.eio === "4") {
+      packet.sio = data[1];
+      if (packet.sio === "2") {
+        let rest = data.slice(2);
+        if (rest.startsWith("/")) rest = rest.slice(rest.indexOf(",") + 1);
+        rest = rest.replace(/^\d+/, "");
+        try {
+          const args = JSON.parse(rest);
+          if (Array.isArray(args) && typeof args[0] === "string") packet.event = args[0];
+        } catch {
+          packet.event = null;
+        }
+      }
+    } else if ((packet.eio === "2" || packet.eio === "3") && data.slice(1) === "probe") {
+      packet.probe = true;
+    }
+    return packet;
+  }
+
+  function record(sock, direction, data) {
+    const t = now();
+    const packet = decode(data);
+    const frame = { socket: sock.id, dir: direction, t, ...packet };
+    const found = noteMarkers(data, direction, t);
+    if (found.length) frame.markers = found;
+    if (rv.frames.length >= MAX_FRAMES) rv.frames.splice(0, MAX_FRAMES / 10);
+    rv.frames.push(frame);
+    if (packet.event) {
+      const key = `${direction}:${packet.event}`;
+      rv.eventCounts[key] = (rv.eventCounts[key] || 0) + 1;
+    }
+    if (direction === "in" && packet.eio === "3" && packet.probe) sock.probeOk = t;
+    if (direction === "out" && data === "5") sock.upgraded = t;
+    if (direction === "in" && packet.eio === "0") sock.openPacket = t;
+    if (packet.eio === "4") sock.messages += 1;
+  }
+
+  const NativeWebSocket = window.WebSocket;
+  function InstrumentedWebSocket(url, protocols) {
+    const sock = {
+      id: rv.sockets.length,
+      url: String(url),
+      created: now(),
+      opened: null,
+      closed: null,
+      closeCode: null,
+      error: null,
+      probeOk: null,
+      upgraded: null,
+      openPacket: null,
+      messages: 0,
+    };
+    rv.sockets.push(sock);
+    let ws;
+    try {
+      ws = protocols === undefined ? new NativeWebSocket(url) : new NativeWebSocket(url, protocols);
+    } catch (error) {
+      // A blocked URL (mixed content, bad scheme) throws here, before any network traffic.
+      sock.error = `${error && error.name}: ${error && error.message}`;
+      sock.closed = now();
+      throw error;
+    }
+    sock.url = ws.url;
+    ws.addEventListener("open", () => (sock.opened = now()));
+    ws.addEventListener("close", (event) => {
+      sock.closed = now();
+      sock.closeCode = event.code;
+    });
+    ws.addEventListener("error", () => (sock.error ||= "error event"));
+    // Registered before the page's own handlers, so the timestamp precedes its processing.
+    ws.addEventListener("message", (event) => record(sock, "in", event.data));
+    const nativeSend = ws.send;
+    ws.send = function send(data) {
+      record(sock, "out", data);
+      return nativeSend.call(this, data);
+    };
+    return ws;
+  }
+  InstrumentedWebSocket.prototype = NativeWebSocket.prototype;
+  for (const name of ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]) {
+    Object.defineProperty(InstrumentedWebSocket, name, { value: NativeWebSocket[name] });
+  }
+  window.WebSocket = InstrumentedWebSocket;
+
+  // Long-polling goes through XHR in socket.io-client; record it, markers included.
+  const nativeOpen = XMLHttpRequest.prototype.open;
+  const nativeSend = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function open(method, url, ...rest) {
+    try {
+      const parsed = new URL(String(url), location.href);
+      if (parsed.pathname.startsWith(socketPath)) this.__rvPoll = { t: now(), method, url: parsed.href, status: null, done: null };
+    } catch {
+      // not a URL we track
+    }
+    return nativeOpen.call(this, method, url, ...rest);
+  };
+  XMLHttpRequest.prototype.send = function send(body) {
+    const poll = this.__rvPoll;
+    if (poll) {
+      rv.polls.push(poll);
+      if (rv.polls.length > MAX_FRAMES) rv.polls.splice(0, MAX_FRAMES / 10);
+      if (typeof body === "string") noteMarkers(body, "out", now());
+      this.addEventListener("loadend", () => {
+        poll.done = now();
+        poll.status = this.status;
+        if (typeof this.responseText === "string") noteMarkers(this.responseText, "in", poll.done);
+      });
+    }
+    return nativeSend.call(this, body);
+  };
+
+  // Rendering: the first time each marker is in the DOM, and every new text of a marked node.
+  const logged = new Set();
+  function scan(node) {
+    const text = node.nodeType === Node.TEXT_NODE ? node.data : node.textContent;
+    const found = markersIn(text);
+    if (!found.length) return;
+    const t = now();
+    const shown = text.trim().replace(/\s+/g, " ").slice(0, 300);
+    for (const marker of found) {
+      if (!(marker in rv.renders)) rv.renders[marker] = t;
+      const key = `${marker}|${shown}`;
+      if (!logged.has(key)) {
+        logged.add(key);
+        rv.renderLog.push({ marker, t, text: shown });
+      }
+    }
+  }
+  new MutationObserver((records) => {
+    for (const record of records) {
+      if (record.type === "characterData") scan(record.target.parentNode || record.target);
+      for (const node of record.addedNodes) scan(node);
+      // A text change inside a marked element (a status cell) shows up as a child-list change of
+      // the cell; rescan the nearest element that carries the marker.
+      if (record.type === "childList" && record.target.nodeType === Node.ELEMENT_NODE) {
+        let element = record.target;
+        for (let depth = 0; element && depth < 4; depth += 1, element = element.parentElement) {
+          const count = new Set(markersIn(element.textContent)).size;
+          if (count === 1) scan(element);
+          if (count >= 1) break; // a list of many marked items is not one item's text
+        }
+      }
+    }
+  }).observe(document, { childList: true, subtree: true, characterData: true });
+})();

@@ -1,0 +1,130 @@
+"""The watcher: a python-socketio client, logged in as a test user, that records every event."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+
+from realtime_verify.errors import WaitTimeout
+from realtime_verify.net import NetworkOptions
+
+Predicate = Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    name: str
+    data: Any
+    t_ms: float  # epoch milliseconds, comparable with the pages' timestamps
+
+
+class Watcher:
+    """Connects like a browser would and keeps a timestamped log of every event it receives."""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        socketio_path: str,
+        network: NetworkOptions,
+        auth: dict[str, Any] | None = None,
+        transports: list[str] | None = None,
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.socketio_path = socketio_path.strip("/")
+        self.auth = auth
+        self.transports = transports
+        self.events: list[ReceivedEvent] = []
+        self.disconnects: list[tuple[float, str]] = []
+        self._changed = asyncio.Condition()
+        self.client = socketio.AsyncClient(
+            reconnection=False, http_session=network.session, handle_sigint=False
+        )
+        self.client.on("*", self._on_event)
+        self.client.on("disconnect", self._on_disconnect)
+
+    async def _on_event(self, event: str, *args: Any) -> None:
+        data = args[0] if len(args) == 1 else list(args)
+        self.events.append(ReceivedEvent(event, data, time.time() * 1000))
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        self.disconnects.append((time.time() * 1000, str(reason)))
+
+    async def connect(self, timeout_s: float = 10.0) -> None:
+        """Connect; a refusal raises socketio.exceptions.ConnectionError with the server's reason."""
+        try:
+            await self.client.connect(
+                self.url,
+                auth=self.auth,
+                transports=self.transports,
+                socketio_path=self.socketio_path,
+                wait_timeout=timeout_s,
+            )
+        except BaseException:
+            await self._close_http()
+            raise
+
+    @property
+    def transport(self) -> str:
+        return str(self.client.transport()) if self.client.connected else ""
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.client.connected)
+
+    async def close(self) -> None:
+        if self.client.connected:
+            await self.client.disconnect()
+        await self._close_http()
+
+    async def _close_http(self) -> None:
+        # A failed connect leaves python-engineio's aiohttp session open: close it ourselves.
+        http = getattr(self.client.eio, "http", None)
+        if http is not None and not http.closed:
+            await http.close()
+
+    async def emit(self, event: str, data: Any, timeout_s: float = 5.0) -> Any:
+        """Emit and wait for the server's acknowledgement."""
+        return await self.client.call(event, data, timeout=timeout_s)
+
+    def received(self, event: str, predicate: Predicate | None = None) -> list[ReceivedEvent]:
+        return [e for e in self.events if e.name == event and (predicate is None or predicate(e.data))]
+
+    async def wait_for(
+        self,
+        event: str,
+        predicate: Predicate | None = None,
+        timeout_s: float = 5.0,
+        what: str = "",
+    ) -> ReceivedEvent:
+        """The first `event` whose data matches; on timeout say what never came and what did."""
+
+        def match() -> ReceivedEvent | None:
+            found = self.received(event, predicate)
+            return found[0] if found else None
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(match), timeout_s)
+            except TimeoutError:
+                counts = Counter(e.name for e in self.events)
+                seen = ", ".join(f"{name} ×{n}" for name, n in counts.items()) or "no events"
+                raise WaitTimeout(
+                    f"watcher {self.name} waited {timeout_s:g} s for {event!r}"
+                    + (f" ({what})" if what else "")
+                    + f"; it received {seen}"
+                    + (" (none matching)" if counts.get(event) else "")
+                    + ("" if self.client.connected else "; it is disconnected")
+                ) from None
+        result = match()
+        assert result is not None
+        return result
