@@ -107,6 +107,20 @@ class Instrumentation:
         )
         return data
 
+    async def last_click(self) -> float | None:
+        """When the last click in this page happened (epoch ms)."""
+        value: float | None = await self.page.evaluate(
+            "() => window.__rv.clicks.length ? window.__rv.clicks[window.__rv.clicks.length - 1].t : null"
+        )
+        return value
+
+    async def event_frames(self, event: str, direction: str = "in") -> list[dict[str, Any]]:
+        frames: list[dict[str, Any]] = await self.page.evaluate(
+            "([event, dir]) => window.__rv.frames.filter(f => f.event === event && f.dir === dir)",
+            [event, direction],
+        )
+        return frames
+
     async def frames(self) -> list[dict[str, Any]]:
         frames: list[dict[str, Any]] = await self.page.evaluate("() => window.__rv.frames")
         return frames

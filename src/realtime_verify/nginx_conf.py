@@ -163,3 +163,43 @@ NGINX_FAULTS: dict[str, Callable[[list[Directive], FaultContext], None]] = {
     "nginx-short-read-timeout": _short_read_timeout,
     "nginx-host-without-port": _host_without_port,
 }
+
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
+
+
+def parse_duration(value: str) -> float:
+    """An nginx time value ("75s", "1m30s", "500ms", "120") in seconds."""
+    import re
+
+    parts = re.findall(r"(\d+)(ms|[smhdwMy])?", value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise ValueError(f"not an nginx time: {value!r}")
+    return sum(int(number) * _UNITS[unit or "s"] for number, unit in parts)
+
+
+def enclosing_blocks(directives: list[Directive], target: Directive) -> list[list[Directive]]:
+    """The blocks that hold `target`, outermost first (what it inherits settings from)."""
+    for directive in directives:
+        if directive is target:
+            return [directives]
+        if "block" in directive:
+            inner = enclosing_blocks(directive["block"], target)
+            if inner:
+                return [directives, *inner]
+    return []
+
+
+def socket_read_timeout(path: Path, socket_path: str) -> tuple[float, int] | None:
+    """proxy_read_timeout (seconds, line) that applies to the socket location; nginx's 60 s if unset."""
+    directives = parse(path)
+    locations = socket_locations(directives, socket_path)
+    if not locations:
+        return None
+    location = locations[0]
+    # The location's own value wins, then the innermost enclosing block's, then nginx's default.
+    for block in [location["block"], *reversed(enclosing_blocks(directives, location))]:
+        for directive in block:
+            if directive["directive"] == "proxy_read_timeout":
+                return parse_duration(directive["args"][0]), int(directive["line"])
+    return 60.0, int(location["line"])

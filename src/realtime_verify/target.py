@@ -12,6 +12,7 @@ import dataclasses
 import json
 import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -153,6 +154,7 @@ class ApiClient:
         self.profile = profile
         self.network = network
         self.token = token
+        self.user_id: Any = None  # from the login answer's user.id, when it has one
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> ApiClient:
@@ -187,10 +189,13 @@ class ApiClient:
                     f"login as {credentials.username!r} at {auth.login_path} failed: HTTP {resp.status}"
                     f" {text[:120]}. Check the test account's env vars (auth.users)."
                 )
-            token = json.loads(text).get(auth.token_field)
+            answer = json.loads(text)
+            token = answer.get(auth.token_field)
         if not isinstance(token, str):
             raise ConfigError(f"the login answer has no {auth.token_field!r} field (auth.token_field)")
         self.token = token
+        user = answer.get("user")
+        self.user_id = user.get("id") if isinstance(user, dict) else None
         return token
 
 
@@ -205,6 +210,7 @@ class Target:
     stack: EmbeddedStack | None = None
     nginx_conf: str | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, Any] = field(default_factory=dict)
     _token_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -225,7 +231,13 @@ class Target:
             if role not in self.tokens:
                 async with ApiClient(self.profile, self.network) as api:
                     self.tokens[role] = await api.login(self.user(role))
+                    self.user_ids[role] = api.user_id
             return self.tokens[role]
+
+    async def user_id(self, role: str) -> Any:
+        """The user's id from the login answer (`user.id`), or None when the API does not say."""
+        await self.token(role)
+        return self.user_ids.get(role)
 
     def api(self, token: str | None = None) -> ApiClient:
         return ApiClient(self.profile, self.network, token)
@@ -280,9 +292,7 @@ async def prepare_target(profile: Profile, stack_config: StackConfig | None = No
         raise
 
 
-def _path(value: str) -> Any:
-    from pathlib import Path
-
+def _path(value: str) -> Path:
     path = Path(value)
     if not path.is_file():
         raise ConfigError(f"target.ca_file {value!r} does not exist")

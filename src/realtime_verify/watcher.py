@@ -43,12 +43,14 @@ class Watcher:
         self.transports = transports
         self.events: list[ReceivedEvent] = []
         self.disconnects: list[tuple[float, str]] = []
+        self.connect_errors: list[Any] = []  # the server's reasons for refusing us
         self._changed = asyncio.Condition()
         self.client = socketio.AsyncClient(
             reconnection=False, http_session=network.session, handle_sigint=False
         )
         self.client.on("*", self._on_event)
         self.client.on("disconnect", self._on_disconnect)
+        self.client.on("connect_error", self.connect_errors.append)
 
     async def _on_event(self, event: str, *args: Any) -> None:
         data = args[0] if len(args) == 1 else list(args)

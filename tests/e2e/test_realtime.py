@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from realtime_verify.checks.realtime import check_websocket_transport
 from realtime_verify.errors import CheckFailure, WaitTimeout
@@ -97,3 +99,195 @@ async def test_chat_syncs_both_ways(
     fix = "find the slow hop: compare the frame and rendered segments, then the edge and nginx"
     a_to_b.check_p95("RT-002", budget, fix)
     b_to_a.check_p95("RT-002", budget, fix)
+
+
+@pytest.mark.check("RT-003")
+@pytest.mark.signoff
+@pytest.mark.nightly
+async def test_same_user_tabs_and_direct_chat_without_leaks(
+    open_app: OpenApp, connect_watcher: ConnectWatcher, rv_target: Target, rv_run: RunState, rv_metrics: CheckMetrics
+) -> None:
+    """Same user in two browsers, and a direct chat between two users that a third never sees."""
+    a1, a2 = await open_app("a", "page A1"), await open_app("a", "page A2")
+    b = await open_app("b", "page B")
+    user_a, user_b = rv_target.user("a").username, rv_target.user("b").username
+    for page, peer in ((a1, user_b), (a2, user_b), (b, user_a)):
+        await page.open_conversation(peer)
+    third = await connect_watcher("c") if rv_target.has_user("c") else None
+    markers = []
+    for sender, receivers in ((a1, (a2, b)), (b, (a1, a2))):
+        for _ in range(5):
+            marker = rv_run.markers.next()
+            markers.append(marker)
+            await sender.send_chat(f"realtime-verify {marker}")
+            for receiver in receivers:
+                try:
+                    await receiver.rv.wait_rendered(marker, RENDER_TIMEOUT_S)
+                except WaitTimeout as error:
+                    raise CheckFailure(
+                        "RT-003",
+                        f"{sender.name} sent {marker}; {receiver.name} never showed it ({error})",
+                        fix=CHAT_FIX,
+                    ) from None
+    if third is None:
+        rv_metrics.values["leak check"] = "skipped: no user c (auth.users.c)"
+        return
+    # A barrier, not a sleep: the server answers this ping after emitting every earlier message,
+    # and one connection delivers in order, so a leaked message would have arrived by now.
+    events = rv_target.profile.events
+    await third.client.emit(events.health_ping, {"id": "rv-barrier", "ts": 0})
+    await third.wait_for(events.health_pong, timeout_s=5, what="the barrier pong")
+    leaked = [e for e in third.received(events.chat_message) if any(m in str(e.data) for m in markers)]
+    if leaked:
+        raise CheckFailure(
+            "RT-003",
+            f"user c ({rv_target.user('c').username}) received {len(leaked)} message(s) of a direct chat"
+            f" between {user_a} and {user_b}",
+            fix="emit chat:message to the two participants' rooms only, never to everyone",
+        )
+    rv_metrics.values["leak check"] = f"user c saw none of {len(markers)} messages"
+
+
+async def _order_frames(page: AppPage, marker: str, event: str) -> list[float]:
+    frames = await page.rv.event_frames(event)
+    return [f["t"] for f in frames if marker in (f.get("markers") or [])]
+
+
+@pytest.mark.check("RT-004")
+@pytest.mark.smoke
+@pytest.mark.signoff
+@pytest.mark.nightly
+async def test_order_updates_reach_other_browser_and_watcher(
+    open_app: OpenApp, connect_watcher: ConnectWatcher, rv_target: Target, rv_run: RunState, rv_metrics: CheckMetrics
+) -> None:
+    """Order updates made in A's UI and through the API appear in B and at the watcher."""
+    profile = rv_target.profile
+    if not profile.api.orders:
+        pytest.skip("api.orders is not configured: the target has no orders to verify")
+    a, b = await open_app("a", "page A"), await open_app("b", "page B")
+    watcher = await connect_watcher("c" if rv_target.has_user("c") else "b")
+    event = profile.events.orders_update
+    statuses = profile.api.order_statuses
+    budget = profile.budgets.order_p95_ms
+    fix = "after persisting an order change, emit orders:update to every client (emit_orders_update)"
+    ui_frame, ui_render = rv_metrics.latency("order UI A→B: click → frame"), rv_metrics.latency("order UI A→B: click → rendered")
+    api_frame, api_watch = rv_metrics.latency("order API→B: request → frame"), rv_metrics.latency("order API→watcher: request → event")
+    async with rv_target.api(await rv_target.token("a")) as api:
+        for _ in range(3):
+            marker = rv_run.markers.next()
+            order = await api.request("POST", profile.api.orders, {"title": f"[realtime-verify] {marker}"})
+            order_path = profile.api.order.format(id=order["id"])
+
+            async def delete(path: str = order_path) -> None:
+                async with rv_target.api(await rv_target.token("a")) as cleanup_api:
+                    await cleanup_api.request("DELETE", path, expect=(200, 204, 404))
+
+            rv_run.cleanups.append(delete)
+            try:
+                await a.rv.wait_rendered(marker, RENDER_TIMEOUT_S)
+                await b.rv.wait_rendered(marker, RENDER_TIMEOUT_S)
+                # Two updates from A's UI, then two through the API.
+                for step, status in enumerate(statuses[1:5], start=1):
+                    before = time.time() * 1000
+                    frames_before = len(await _order_frames(b, marker, event))
+                    if step <= 2:
+                        await a.advance_order(marker)
+                    else:
+                        await api.request("PATCH", order_path, {"status": status})
+                    await b.rv.wait_rendered(marker, RENDER_TIMEOUT_S, text=status)
+                    seen = await watcher.wait_for(
+                        event, lambda d, s=status, i=order["id"]: d.get("id") == i and d.get("status") == s,
+                        timeout_s=RENDER_TIMEOUT_S, what=f"order {order['id']} → {status}",
+                    )
+                    frames = await _order_frames(b, marker, event)
+                    if len(frames) != frames_before + 1:
+                        raise CheckFailure("RT-004", f"page B received {len(frames) - frames_before} {event} frames for one update of {marker}")
+                    rendered = next(e["t"] for e in await b.rv.render_log(marker) if status in e["text"])
+                    if step <= 2:
+                        clicked = await a.rv.last_click()
+                        assert clicked is not None
+                        ui_frame.add(frames[-1] - clicked)
+                        ui_render.add(rendered - clicked)
+                    else:
+                        api_frame.add(frames[-1] - before)
+                        api_watch.add(seen.t_ms - before)
+            except WaitTimeout as error:
+                raise CheckFailure("RT-004", str(error), fix=fix) from None
+            finally:
+                await delete()
+                rv_run.cleanups.remove(delete)
+    for series in (ui_render, api_frame, api_watch):
+        series.check_p95("RT-004", budget, "find the slow hop: the app's emit, nginx buffering, the edge")
+
+
+@pytest.mark.check("RT-005")
+@pytest.mark.signoff
+@pytest.mark.nightly
+async def test_heartbeat_gets_pongs_at_the_configured_cadence(open_app: OpenApp, rv_target: Target, rv_metrics: CheckMetrics) -> None:
+    """The page's health:ping gets health:pong, at the configured cadence."""
+    events = rv_target.profile.events
+    interval_ms = rv_target.profile.budgets.heartbeat_interval_s * 1000
+    page = await open_app("a", "page A")
+    wanted = 4
+    try:
+        await page.page.wait_for_function(
+            "([e, n]) => window.__rv.frames.filter(f => f.dir === 'out' && f.event === e).length >= n",
+            arg=[events.health_ping, wanted],
+            timeout=interval_ms * (wanted + 2),
+        )
+    except PlaywrightTimeout:
+        sent = len(await page.rv.event_frames(events.health_ping, "out"))
+        raise CheckFailure(
+            "RT-005",
+            f"the page sent {sent} {events.health_ping} in {interval_ms * (wanted + 2) / 1000:g} s, expected {wanted}"
+            f" (one every {interval_ms / 1000:g} s, budgets.heartbeat_interval_s)",
+            fix="send health:ping on a timer while connected",
+        ) from None
+    pings = [f["t"] for f in await page.rv.event_frames(events.health_ping, "out")]
+    pongs = [f["t"] for f in await page.rv.event_frames(events.health_pong, "in")]
+    answered = sum(1 for ping in pings[:-1] if any(ping < pong < ping + interval_ms for pong in pongs))
+    rv_metrics.values.update({"pings": len(pings), "pongs": len(pongs)})
+    if answered < len(pings) - 1:
+        raise CheckFailure(
+            "RT-005",
+            f"{len(pings)} {events.health_ping} sent, only {answered} answered by {events.health_pong} within one interval",
+            fix="answer health:ping with health:pong (echo id and ts) on the server",
+        )
+    gaps = [later - earlier for earlier, later in zip(pings, pings[1:], strict=False)]
+    median = sorted(gaps)[len(gaps) // 2]
+    rv_metrics.values["ping cadence ms"] = round(median, 1)
+    if not 0.75 * interval_ms <= median <= 1.5 * interval_ms:
+        raise CheckFailure(
+            "RT-005",
+            f"the page pings every {median / 1000:.2f} s, configured {interval_ms / 1000:g} s",
+            fix="align the heartbeat timer with budgets.heartbeat_interval_s (or the profile with the app)",
+        )
+
+
+@pytest.mark.check("RT-006")
+@pytest.mark.smoke
+@pytest.mark.signoff
+@pytest.mark.nightly
+async def test_server_attributes_chat_to_the_authenticated_user(
+    connect_watcher: ConnectWatcher, rv_target: Target, rv_run: RunState
+) -> None:
+    """The server attributes chat messages to the authenticated user; a spoofed sender_id is rejected."""
+    event = rv_target.profile.events.chat_message
+    a_id, b_id = await rv_target.user_id("a"), await rv_target.user_id("b")
+    if a_id is None or b_id is None:
+        pytest.skip("the login answer carries no user.id, so the suite cannot address a direct message")
+    alice, bob = await connect_watcher("a"), await connect_watcher("b")
+    honest = rv_run.markers.next()
+    ack = await alice.emit(event, {"to": b_id, "text": f"realtime-verify {honest}"})
+    received = await bob.wait_for(event, lambda d: honest in str(d.get("text")), timeout_s=RENDER_TIMEOUT_S, what=honest)
+    if received.data.get("sender_id") != a_id:
+        raise CheckFailure("RT-006", f"a message sent by user a arrived with sender_id {received.data.get('sender_id')!r}, not {a_id!r}")
+    spoofed = rv_run.markers.next()
+    ack = await alice.emit(event, {"to": a_id, "text": f"realtime-verify {spoofed}", "sender_id": b_id})
+    if isinstance(ack, dict) and ack.get("ok") is False:
+        return
+    raise CheckFailure(
+        "RT-006",
+        f"user a sent a chat message claiming sender_id {b_id!r} (user b) and the server accepted it: {ack!r}",
+        fix="take the sender from the authenticated socket session, and reject a payload whose sender_id differs",
+    )

@@ -21,6 +21,7 @@
     renders: {}, // marker -> first time it was in the DOM
     renderLog: [], // {marker, t, text}: every distinct text a marked element showed
     eventCounts: {}, // "in:chat:message" -> n
+    clicks: [], // {t, text}: user actions, the start of a UI-initiated update
   };
   Object.defineProperty(window, "__rv", { value: rv, enumerable: false });
 
@@ -151,6 +152,17 @@
     }
     return nativeSend.call(this, body);
   };
+
+  // Clicks, captured before the page's own handlers see them.
+  document.addEventListener(
+    "click",
+    (event) => {
+      const target = event.target instanceof Element ? event.target : null;
+      rv.clicks.push({ t: now(), text: (target?.textContent || "").trim().slice(0, 80) });
+      if (rv.clicks.length > 1000) rv.clicks.splice(0, 100);
+    },
+    true,
+  );
 
   // Rendering: the first time each marker is in the DOM, and every new text of a marked node.
   const logged = new Set();

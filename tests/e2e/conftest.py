@@ -1,0 +1,21 @@
+"""Suite-level probes, taken once per run and judged by several checks."""
+
+from __future__ import annotations
+
+import pytest_asyncio
+
+from realtime_verify.checks.handshake import UpgradeProbe, probe_upgrade
+from realtime_verify.target import Handshake, Target, fetch_handshake, site_origin
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def origin_handshake(rv_target: Target) -> Handshake:
+    """The polling handshake as a browser on the site sends it (with its Origin)."""
+    profile = rv_target.profile
+    return await fetch_handshake(profile, rv_target.network, origin=site_origin(profile))
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def upgrade_probe(rv_target: Target) -> UpgradeProbe:
+    """One direct WebSocket connection to the socket path."""
+    return await probe_upgrade(rv_target.profile, rv_target.network, site_origin(rv_target.profile))

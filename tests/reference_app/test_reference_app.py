@@ -1,0 +1,166 @@
+"""The reference app's own behaviour, over real HTTP and real Socket.IO connections."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+import socketio
+
+from tests.reference_app.conftest import Client, RefApp, login
+
+
+async def until(predicate: Any, what: str, timeout_s: float = 3.0) -> None:
+    """Wait for a condition the event handlers make true (they run on this loop)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def test_login_gives_a_token_and_rejects_a_wrong_password(ref_app: RefApp, http: aiohttp.ClientSession) -> None:
+    token, user_id = await login(http, ref_app, "alice")
+    async with http.get(f"{ref_app.url}/api/me", headers={"Authorization": f"Bearer {token}"}) as resp:
+        assert await resp.json() == {"id": user_id, "username": "alice"}
+    async with http.post(f"{ref_app.url}/api/login", json={"username": "alice", "password": "nope"}) as resp:
+        assert resp.status == 401
+        assert (await resp.json())["error"] == "wrong username or password"
+    async with http.get(f"{ref_app.url}/api/me", headers={"Authorization": "Bearer forged"}) as resp:
+        assert resp.status == 401
+
+
+@pytest.mark.parametrize(("token", "reason"), [(None, "no token"), ("forged.token.value", "invalid token")])
+async def test_socket_without_a_valid_token_is_refused(ref_app: RefApp, clients: Any, token: str | None, reason: str) -> None:
+    client = Client()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await clients(ref_app, token, client=client)
+    assert client.connect_errors == [{"message": f"authentication failed: {reason}"}]
+
+
+async def test_spoofed_sender_is_rejected(ref_app: RefApp, http: aiohttp.ClientSession, clients: Any) -> None:
+    alice_token, alice_id = await login(http, ref_app, "alice")
+    _, bob_id = await login(http, ref_app, "bob")
+    alice = await clients(ref_app, alice_token)
+    ack = await alice.sio.call("chat:message", {"to": alice_id, "text": "as bob", "sender_id": bob_id})
+    assert ack == {"ok": False, "error": "sender_id does not match the authenticated user"}
+    ack = await alice.sio.call("chat:message", {"to": bob_id, "text": "hi", "sender_id": alice_id})
+    assert ack["ok"] is True
+    assert ack["message"]["sender_id"] == alice_id
+
+
+async def test_chat_reaches_every_tab_of_both_participants_and_nobody_else(
+    ref_app: RefApp, http: aiohttp.ClientSession, clients: Any
+) -> None:
+    alice_token, _ = await login(http, ref_app, "alice")
+    bob_token, bob_id = await login(http, ref_app, "bob")
+    carol_token, _ = await login(http, ref_app, "carol")
+    alice_tab1, alice_tab2 = await clients(ref_app, alice_token), await clients(ref_app, alice_token)
+    bob = await clients(ref_app, bob_token, ["polling"])
+    carol = await clients(ref_app, carol_token)
+    ack = await alice_tab1.sio.call("chat:message", {"to": bob_id, "text": "room test", "client_id": "c1"})
+    message_id = ack["message"]["id"]
+    for client in (alice_tab1, alice_tab2, bob):
+        await until(lambda c=client: any(m["id"] == message_id for m in c.received("chat:message")), "the message")
+    # Carol's socket is live (she gets her own pong) but saw no chat.
+    await carol.sio.emit("health:ping", {"id": 1, "ts": 0})
+    await until(lambda: carol.received("health:pong"), "carol's pong")
+    assert carol.received("chat:message") == []
+    assert [m["client_id"] for m in bob.received("chat:message")] == ["c1"]
+
+
+async def test_order_updates_are_broadcast_and_resync_reads_return_what_was_missed(
+    ref_app: RefApp, http: aiohttp.ClientSession, clients: Any
+) -> None:
+    token, _ = await login(http, ref_app, "alice")
+    headers = {"Authorization": f"Bearer {token}"}
+    watcher_token, _ = await login(http, ref_app, "carol")
+    watcher = await clients(ref_app, watcher_token)
+    async with http.get(f"{ref_app.url}/api/orders?since_version=0", headers=headers) as resp:
+        start_version = max((o["version"] for o in await resp.json()), default=0)
+    async with http.post(f"{ref_app.url}/api/orders", json={"title": "[test] order"}, headers=headers) as resp:
+        order = await resp.json()
+        assert resp.status == 201
+    async with http.post(f"{ref_app.url}/api/orders/{order['id']}/advance", headers=headers) as resp:
+        assert (await resp.json())["status"] == "accepted"
+    async with http.delete(f"{ref_app.url}/api/orders/{order['id']}", headers=headers) as resp:
+        assert (await resp.json())["deleted"] is True
+    await until(lambda: len(watcher.received("orders:update")) == 3, "three order updates")
+    assert [u["status"] for u in watcher.received("orders:update")] == ["new", "accepted", "accepted"]
+    async with http.get(f"{ref_app.url}/api/orders?since_version={start_version}", headers=headers) as resp:
+        changed = await resp.json()
+    # Resync returns each order once, at its latest version: the tombstone included.
+    assert [(o["id"], o["deleted"]) for o in changed] == [(order["id"], True)]
+
+
+async def test_chat_resync_reads_since_an_id(ref_app: RefApp, http: aiohttp.ClientSession) -> None:
+    token, _ = await login(http, ref_app, "bob")
+    _, carol_id = await login(http, ref_app, "carol")
+    headers = {"Authorization": f"Bearer {token}"}
+    ids = []
+    for text in ("one", "two", "three"):
+        async with http.post(f"{ref_app.url}/api/chat/messages", json={"to": carol_id, "text": text}, headers=headers) as resp:
+            ids.append((await resp.json())["message"]["id"])
+    async with http.get(f"{ref_app.url}/api/chat/messages?since_id={ids[0]}", headers=headers) as resp:
+        assert [m["text"] for m in await resp.json()] == ["two", "three"]
+
+
+async def test_messages_orders_and_tokens_survive_a_restart(ref_app: RefApp, http: aiohttp.ClientSession) -> None:
+    token, _ = await login(http, ref_app, "alice")
+    _, bob_id = await login(http, ref_app, "bob")
+    headers = {"Authorization": f"Bearer {token}"}
+    async with http.post(f"{ref_app.url}/api/chat/messages", json={"to": bob_id, "text": "persisted"}, headers=headers) as resp:
+        message_id = (await resp.json())["message"]["id"]
+    await asyncio.to_thread(ref_app.restart)
+    async with http.get(f"{ref_app.url}/api/chat/messages?since_id={message_id - 1}", headers=headers) as resp:
+        assert resp.status == 200, "the token must still be valid after a restart"
+        assert [m["text"] for m in await resp.json()] == ["persisted"]
+
+
+async def test_health_ping_gets_a_pong_echoing_id_and_timestamp(ref_app: RefApp, http: aiohttp.ClientSession, clients: Any) -> None:
+    token, _ = await login(http, ref_app, "alice")
+    client: Client = await clients(ref_app, token)
+    await client.sio.emit("health:ping", {"id": 7, "ts": 123.5})
+    await until(lambda: client.received("health:pong"), "a pong")
+    pong = client.received("health:pong")[0]
+    assert (pong["id"], pong["ts"]) == (7, 123.5)
+    assert pong["server_ts"] > 0
+
+
+async def test_runtime_config_comes_from_the_environment(start_app: Any, http: aiohttp.ClientSession) -> None:
+    app = start_app(
+        NEXT_PUBLIC_ENABLE_WEBSOCKETS="false",
+        NEXT_PUBLIC_WEBSOCKET_URL="wss://rt.example.com",
+        RA_HEARTBEAT_INTERVAL_MS="1500",
+        RA_APP_VERSION="42",
+    )
+    async with http.get(f"{app.url}/api/config") as resp:
+        config = await resp.json()
+    assert config["NEXT_PUBLIC_ENABLE_WEBSOCKETS"] == "false"
+    assert config["NEXT_PUBLIC_WEBSOCKET_URL"] == "wss://rt.example.com"
+    assert config["heartbeatIntervalMs"] == 1500
+    async with http.get(f"{app.url}/sw.js") as resp:
+        source = await resp.text()
+    assert 'const VERSION = "42";' in source
+    assert "const INTERCEPT_SOCKET = false;" in source
+
+
+async def test_faults_switch_behaviour(start_app: Any, http: aiohttp.ClientSession, clients: Any) -> None:
+    app = start_app(RA_FAULTS="no-socket-auth,sender-spoofable,no-pong,sw-intercepts-socket")
+    anonymous = await clients(app, None)  # accepted: no-socket-auth
+    assert anonymous.sio.connected
+    token, alice_id = await login(http, app, "alice")
+    _, bob_id = await login(http, app, "bob")
+    alice = await clients(app, token)
+    ack = await alice.sio.call("chat:message", {"to": alice_id, "text": "as bob", "sender_id": bob_id})
+    assert ack["ok"] is True and ack["message"]["sender_id"] == bob_id
+    async with http.get(f"{app.url}/sw.js") as resp:
+        assert "const INTERCEPT_SOCKET = true;" in await resp.text()
+
+
+async def test_an_unknown_fault_stops_the_app_with_a_clear_message(tmp_path: Any) -> None:
+    app = RefApp(tmp_path, {"RA_FAULTS": "no-brodcast"})
+    with pytest.raises(RuntimeError, match="unknown fault"):
+        app.start()
