@@ -83,12 +83,17 @@ def render_app_conf(
                 if member["directive"] == "server":
                     member["args"] = [f"{upstream[0]}:{upstream[1]}"]
     for location in socket_locations(directives, socket_path):
-        _set(location, "proxy_read_timeout", f"{read_timeout_s:g}s")
-        _set(location, "proxy_send_timeout", f"{read_timeout_s:g}s")
+        _set(location, "proxy_read_timeout", nginx_time(read_timeout_s))
+        _set(location, "proxy_send_timeout", nginx_time(read_timeout_s))
     for fault in sorted(faults):
         NGINX_FAULTS[fault](directives, context)
     built: str = crossplane.build(directives)
     return built + "\n"
+
+
+def nginx_time(seconds: float) -> str:
+    """Seconds as nginx writes them: whole seconds, else milliseconds (nginx takes no fractions)."""
+    return f"{int(seconds)}s" if float(seconds).is_integer() else f"{round(seconds * 1000)}ms"
 
 
 def render_main_conf(prefix: Path, app_conf: Path) -> str:
@@ -149,7 +154,7 @@ def _short_read_timeout(directives: list[Directive], context: FaultContext) -> N
     # ping gets them cut. The usual shape of this bug, and deterministic enough for a self-test.
     value = context.ping_interval_s + context.ping_timeout_s / 2
     for location in socket_locations(directives, context.socket_path):
-        _set(location, "proxy_read_timeout", f"{value:g}s")
+        _set(location, "proxy_read_timeout", nginx_time(value))
 
 
 def _host_without_port(directives: list[Directive], context: FaultContext) -> None:

@@ -58,6 +58,14 @@ def check_websocket_transport(
     expected = urlsplit(expected_ws_url)
     attempts = [s for s in _socket_attempts(snapshot) if urlsplit(s["url"]).path.startswith(expected.path)]
     live = [s for s in attempts if s.get("opened") and not s.get("closed")]
+    elsewhere = [s for s in _socket_attempts(snapshot) if s not in attempts]
+    if not live and elsewhere:
+        raise CheckFailure(
+            "RT-001",
+            f"{page_name}: the page opened its socket on {urlsplit(elsewhere[-1]['url']).path}, not on {expected.path}",
+            fix="make NEXT_PUBLIC_WEBSOCKET_PATH (the page) and the server's socketio_path agree"
+            " (NEXT_PUBLIC_* values are baked in at build time: rebuild after changing them)",
+        )
     if not live:
         diagnosis = diagnose_connection(snapshot, status_text, console)
         stuck_on_polling = int(snapshot.get("polls", 0)) > int(snapshot.get("pollsFailed", 0))

@@ -126,13 +126,21 @@
   }
   window.WebSocket = InstrumentedWebSocket;
 
-  // Long-polling goes through XHR in socket.io-client; record it, markers included.
+  // Long-polling goes through XHR in socket.io-client. Its payloads are Engine.IO packets joined by
+  // the record separator (\x1e): record them as frames of a pseudo-socket "poll", so that event
+  // counts, markers and latency work whatever the transport.
+  const pollSocket = { id: "poll", messages: 0 };
+  const recordPayload = (direction, payload) => {
+    if (typeof payload !== "string" || !payload) return;
+    for (const packet of payload.split("\x1e")) record(pollSocket, direction, packet);
+  };
   const nativeOpen = XMLHttpRequest.prototype.open;
   const nativeSend = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.open = function open(method, url, ...rest) {
     try {
       const parsed = new URL(String(url), location.href);
-      if (parsed.pathname.startsWith(socketPath)) this.__rvPoll = { t: now(), method, url: parsed.href, status: null, done: null };
+      // The socket path, or any Engine.IO request (a page misconfigured to another path too).
+      if (parsed.pathname.startsWith(socketPath) || parsed.searchParams.has("EIO")) this.__rvPoll = { t: now(), method, url: parsed.href, status: null, done: null };
     } catch {
       // not a URL we track
     }
@@ -143,11 +151,11 @@
     if (poll) {
       rv.polls.push(poll);
       if (rv.polls.length > MAX_FRAMES) rv.polls.splice(0, MAX_FRAMES / 10);
-      if (typeof body === "string") noteMarkers(body, "out", now());
+      if (poll.method.toUpperCase() === "POST") recordPayload("out", body);
       this.addEventListener("loadend", () => {
         poll.done = now();
         poll.status = this.status;
-        if (typeof this.responseText === "string") noteMarkers(this.responseText, "in", poll.done);
+        if (poll.method.toUpperCase() === "GET" && this.status === 200) recordPayload("in", this.responseText);
       });
     }
     return nativeSend.call(this, body);

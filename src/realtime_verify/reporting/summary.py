@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from realtime_verify.errors import EXIT_FAILED, EXIT_PASSED, CheckFailure
+from realtime_verify.errors import EXIT_FAILED, EXIT_PASSED, CheckFailure, RealtimeVerifyError
 from realtime_verify.reporting.redact import Redactor
 
 
@@ -56,8 +56,10 @@ class CheckResult:
             if isinstance(error, CheckFailure):
                 message, fix = error.message, error.fix
                 values = {**values, **error.metrics}
+            elif isinstance(error, AssertionError | RealtimeVerifyError):
+                message = str(error)
             elif error is not None:
-                message = f"{type(error).__name__}: {error}" if not isinstance(error, AssertionError) else str(error)
+                message = f"{type(error).__name__}: {error}"
             else:
                 message = str(report.longrepr or "")
         else:
