@@ -443,8 +443,10 @@ def profile_from_target_option(
     """`--target` takes a profile file or a URL (which sets target.base_url)."""
     overrides = dict(overrides or {})
     path: Path | None = None
+    url_from_option = False
     if target:
         if "://" in target:
+            url_from_option = "target.base_url" not in overrides
             overrides.setdefault("target.base_url", target)
         else:
             path = Path(target)
@@ -452,7 +454,10 @@ def profile_from_target_option(
                 raise ConfigError(
                     f"--target {target!r} is neither a URL (https://...) nor a profile file (.toml)"
                 )
-    return load_profile(path, env=env, overrides=overrides)
+    profile = load_profile(path, env=env, overrides=overrides)
+    if url_from_option:
+        profile.origins["target.base_url"] = "--target"
+    return profile
 
 
 def describe(profile: Profile) -> list[str]:

@@ -78,6 +78,10 @@ class RunState:
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     target: Target | None = None
     browser_version: str = ""
+    checks_selected: int = 0
+    abort: RealtimeVerifyError | None = None
+    session_values: dict[str, Any] = field(default_factory=dict)
+    reports: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -180,13 +184,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+    config.stash[STATE].checks_selected = sum(1 for item in selected if item.get_closest_marker("check"))
 
 
 # Fixtures ----------------------------------------------------------------------------------------
 
 
-def _abort(error: RealtimeVerifyError) -> None:
+def _abort(state: RunState, error: RealtimeVerifyError) -> None:
     """Setup, usage and unreachable-target errors end the run with their exit code and one line."""
+    state.abort = error
     pytest.exit(f"realtime-verify: {error}", returncode=error.exit_code)
 
 
@@ -209,7 +215,7 @@ async def rv_target(rv_settings: RunSettings, rv_run: RunState) -> AsyncIterator
     try:
         target = await prepare_target(rv_settings.profile, StackConfig(faults=rv_settings.faults))
     except RealtimeVerifyError as error:
-        _abort(error)
+        _abort(rv_run, error)
         raise  # unreachable: pytest.exit raised
     rv_run.target = target
     rv_run.redactor.add(*(c.password for c in target.credentials.values()))
@@ -231,7 +237,7 @@ async def rv_browser(rv_settings: RunSettings, rv_target: Target, rv_run: RunSta
             choice = find_chromium(playwright, rv_settings.browser_path)
             browser = await launch_chromium(playwright, choice, rv_target.network, headed=rv_settings.headed)
         except RealtimeVerifyError as error:
-            _abort(error)
+            _abort(rv_run, error)
             raise
         rv_run.browser_version = f"Chromium {browser.version} ({choice.how})"
         yield browser
@@ -385,7 +391,7 @@ async def _save_artifacts(
 
 
 def _record_session_value(state: RunState, key: str, value: Any) -> None:
-    state.__dict__.setdefault("session_values", {})[key] = value
+    state.session_values[key] = value
 
 
 @pytest.hookimpl(wrapper=True)
@@ -417,10 +423,20 @@ def _title(item: pytest.Item) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else item.name
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the reports of a suite run, also when it was aborted before any check ran."""
+    state = session.config.stash.get(STATE, None)
+    settings = session.config.stash.get(SETTINGS, None)
+    if state is None or settings is None or not (state.results or state.abort or state.checks_selected):
+        return
+    report = _build_report(state, settings, int(exitstatus))
+    state.reports = write_reports(report, settings.output)
+    state.session_values["verdict"] = report.verdict
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
-    settings = config.stash.get(SETTINGS, None)
-    if state is None or settings is None or not state.results:
+    if state is None or not state.reports:
         return
     write = terminalreporter.write_line
     terminalreporter.section("realtime-verify")
@@ -433,15 +449,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         write(f"{result.status.upper():<7} {result.check_id:<7} {result.title}")
         if result.status == "failed":
             write(f"        {result.message.splitlines()[0][:300]}")
-    report = _build_report(config, state, settings, exitstatus)
-    paths = write_reports(report, settings.output)
+    if state.abort is not None:
+        write(f"ABORTED before the checks could run: {state.redactor.text(str(state.abort))}")
     write("")
-    write(f"verdict: {report.verdict}; reports: {', '.join(str(p) for p in paths)}")
+    write(f"verdict: {state.session_values.get('verdict')}; reports: {', '.join(str(p) for p in state.reports)}")
 
 
-def _build_report(config: pytest.Config, state: RunState, settings: RunSettings, exitstatus: int) -> RunReport:
+def _build_report(state: RunState, settings: RunSettings, exitstatus: int) -> RunReport:
     target = state.target
     profile = target.profile if target else settings.profile
+    abort = state.abort
     return RunReport.build(
         run_id=state.markers.run_id,
         started=settings.started,
@@ -452,8 +469,9 @@ def _build_report(config: pytest.Config, state: RunState, settings: RunSettings,
         settings=describe(settings.profile),
         browser=state.browser_version,
         results=state.results,
-        values=state.__dict__.get("session_values", {}),
-        exit_status=int(exitstatus),
+        values=state.session_values,
+        exit_status=abort.exit_code if abort else exitstatus,
+        error=None if abort is None else state.redactor.text(str(abort)),
     )
 
 

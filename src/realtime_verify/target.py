@@ -277,15 +277,19 @@ async def prepare_target(profile: Profile, stack_config: StackConfig | None = No
                 ca_file=None if profile.target.ca_file is None else _path(profile.target.ca_file),
             )
             credentials = {}
-            if profile.auth.mode != "none":
-                for role in profile.auth.users:
-                    if profile.has_user(role):
-                        credentials[role] = profile.credentials(role)
-                for role in ("a", "b"):
-                    if role not in credentials:
-                        profile.credentials(role)  # raises ConfigError naming the missing env vars
+        # Reachability first: a dead target is the more useful thing to hear about.
         handshake = await preflight(profile, network)
-        return Target(profile, network, handshake, credentials, stack, profile.config_files.nginx)
+        if stack is None and profile.auth.mode != "none":
+            for role in profile.auth.users:
+                if profile.has_user(role):
+                    credentials[role] = profile.credentials(role)
+            for role in ("a", "b"):
+                if role not in credentials:
+                    profile.credentials(role)  # raises ConfigError naming the missing env vars
+        target = Target(profile, network, handshake, credentials, stack, profile.config_files.nginx)
+        if "a" in credentials:
+            await target.token("a")  # wrong accounts end the run here, with one clear line
+        return target
     except BaseException:
         if stack is not None:
             await stack.stop()

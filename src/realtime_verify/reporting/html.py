@@ -13,7 +13,7 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
 .passed{color:#176b1c}.failed{color:#a40000;font-weight:600}.skipped{color:#777}
 .verdict{font-size:1.2rem;padding:.4rem .8rem;border-radius:.3rem;display:inline-block}
-.v-PASSED{background:#d7f5d9}.v-FAILED{background:#f8d0d0}.v-NOTHING{background:#eee}
+.v-PASSED{background:#d7f5d9}.v-FAILED,.v-UNREACHABLE,.v-ERROR{background:#f8d0d0}.v-NOTHING{background:#eee}
 .fix{color:#555}.muted{color:#777}code{background:#f4f4f4;padding:0 .2rem}
 .sign td{height:2.5rem}
 """
@@ -35,6 +35,7 @@ def render_html(report: RunReport) -> str:
  {escape(report.started)} → {escape(report.finished)} ({report.duration_s:g} s);
  {report.counts.get("passed", 0)} passed, {report.counts.get("failed", 0)} failed, {report.counts.get("skipped", 0)} skipped</p>
 {faults}
+{_error(report)}
 <h2>Checks</h2>
 <table><tr><th>ID</th><th>Check</th><th>Status</th><th>Time</th><th>Details</th></tr>
 {rows}
@@ -49,6 +50,12 @@ def render_html(report: RunReport) -> str:
 <table class="sign"><tr><th>Name</th><th>Role</th><th>Date</th><th>Signature</th></tr><tr><td></td><td></td><td></td><td></td></tr></table>
 </body></html>
 """
+
+
+def _error(report: RunReport) -> str:
+    if not report.error:
+        return ""
+    return f"<p class='failed'>The run ended before its checks: {escape(report.error)}</p>"
 
 
 def _check_row(check: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from realtime_verify.errors import EXIT_FAILED, EXIT_PASSED, CheckFailure, RealtimeVerifyError
+from realtime_verify.errors import EXIT_FAILED, EXIT_PASSED, EXIT_UNREACHABLE, CheckFailure, RealtimeVerifyError
 from realtime_verify.reporting.redact import Redactor
 
 
@@ -94,6 +94,7 @@ class RunReport:
     counts: dict[str, int]
     values: dict[str, Any]
     checks: list[CheckResult]
+    error: str | None = None  # why the run ended before its checks (unreachable, setup, usage)
 
     @classmethod
     def build(
@@ -110,10 +111,17 @@ class RunReport:
         results: list[CheckResult],
         values: dict[str, Any],
         exit_status: int,
+        error: str | None = None,
     ) -> RunReport:
         counts = {status: sum(1 for r in results if r.status == status) for status in ("passed", "failed", "skipped")}
-        failed = counts["failed"] > 0 or exit_status not in (EXIT_PASSED, EXIT_FAILED)
-        verdict = "FAILED" if failed else "PASSED" if counts["passed"] else "NOTHING VERIFIED"
+        if exit_status == EXIT_UNREACHABLE and error:
+            verdict = "UNREACHABLE"
+        elif error:
+            verdict = "ERROR"
+        elif counts["failed"] > 0 or exit_status not in (EXIT_PASSED, EXIT_FAILED):
+            verdict = "FAILED"
+        else:
+            verdict = "PASSED" if counts["passed"] else "NOTHING VERIFIED"
         now = time.time()
         return cls(
             run_id=run_id,
@@ -131,6 +139,7 @@ class RunReport:
             counts=counts,
             values=values,
             checks=results,
+            error=error,
         )
 
     def to_dict(self) -> dict[str, Any]:
