@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Page, Playwright
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from realtime_verify.errors import SetupError, WaitTimeout
@@ -33,7 +34,10 @@ class BrowserChoice:
 
 def find_chromium(playwright: Playwright, explicit: str | None = None) -> BrowserChoice:
     """An explicit path, then $RV_BROWSER_PATH, then Playwright's own, then the system's."""
-    for value, origin in ((explicit, "--browser-path"), (os.environ.get(BROWSER_PATH_ENV), BROWSER_PATH_ENV)):
+    for value, origin in (
+        (explicit, "--browser-path"),
+        (os.environ.get(BROWSER_PATH_ENV), BROWSER_PATH_ENV),
+    ):
         if value:
             if not (Path(value).is_file() and os.access(value, os.X_OK)):
                 raise SetupError(f"{origin} {value!r} is not an executable file")
@@ -63,7 +67,7 @@ async def launch_chromium(
             headless=not headed,
             args=CHROMIUM_FLAGS + network.chromium_args(),
         )
-    except Exception as error:
+    except PlaywrightError as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise SetupError(
             f"Chromium ({choice.how}: {choice.path or 'managed'}) did not start: {first_line}."

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from realtime_verify.errors import EXIT_FAILED, EXIT_USAGE, RealtimeVerifyError, UsageError
 from realtime_verify.faults import FAULTS, resolve_faults
-from realtime_verify.stack import StackConfig, Timers
+from realtime_verify.stack import StackConfig, StackInfo, Timers
 
 # pytest's own exit codes that mean something else for us.
 PYTEST_USAGE_ERROR = 4
@@ -75,7 +75,10 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
         pytest_args.append(f"--tracing={args.tracing}")
     code = int(pytest.main(pytest_args + passthrough))
     if code == PYTEST_NO_TESTS:
-        print("realtime-verify: no check ran (nothing matched the profile and filters)", file=sys.stderr)
+        print(
+            "realtime-verify: no check ran (nothing matched the profile and filters)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if code == PYTEST_USAGE_ERROR:
         return EXIT_USAGE
@@ -106,27 +109,34 @@ async def _serve(config: StackConfig) -> int:
         loop.add_signal_handler(sig, supervisor.request_stop)
     info = await supervisor.start()
     try:
-        flags = " ".join(info.network.chromium_args())
-        users = ", ".join(f"{name} / {password}" for name, password in info.users.items())
-        print(
-            f"""realtime-verify: the embedded stack is up{' with faults: ' + ', '.join(config.faults) if config.faults else ''}
-  page        {info.base_url}/
-  socket      {info.socket_url}
-  CA file     {info.ca_file}
-  browser     chromium {flags} {info.base_url}/
-  python      NetworkOptions(resolve={{'{info.hostname}': '127.0.0.1'}}, ca_file='{info.ca_file}')
-  users       {users}
-  control     {info.control_url}  (POST /edge/drop {{"mode":"rst"}}, /edge/blackhole {{"seconds":5}}, /backend/restart, ...)
-  timers      ping {info.timers.ping_interval_s:g}+{info.timers.ping_timeout_s:g} s, page heartbeat {info.timers.heartbeat_interval_ms} ms, nginx read {info.timers.nginx_read_timeout_s:g} s, edge idle {info.timers.edge_idle_timeout_s:g} s
-  pids        {", ".join(f"{k} {v}" for k, v in info.pids.items())}
-Press Ctrl-C to stop.""",
-            flush=True,
-        )
+        print("\n".join(describe_stack(info)), flush=True)
         await supervisor.wait_stop_requested()
     finally:
         await supervisor.stop()
     print("realtime-verify: stopped; nothing left running.")
     return 0
+
+
+def describe_stack(info: StackInfo) -> list[str]:
+    """What `serve` prints: where the stack answers and how to point a browser or a script at it."""
+    timers = info.timers
+    faults = f" with faults: {', '.join(info.faults)}" if info.faults else ""
+    return [
+        f"realtime-verify: the embedded stack is up{faults}",
+        f"  page        {info.base_url}/",
+        f"  socket      {info.socket_url}",
+        f"  CA file     {info.ca_file}",
+        f"  browser     chromium {' '.join(info.network.chromium_args())} {info.base_url}/",
+        f"  python      NetworkOptions(resolve={{'{info.hostname}': '127.0.0.1'}}, ca_file='{info.ca_file}')",
+        "  users       " + ", ".join(f"{name} / {password}" for name, password in info.users.items()),
+        f'  control     {info.control_url}  (POST /edge/drop {{"mode": "rst"}}, /edge/blackhole'
+        ' {"seconds": 5}, /backend/restart, /nginx/restart, GET /status)',
+        f"  timers      ping {timers.ping_interval_s:g}+{timers.ping_timeout_s:g} s, page heartbeat"
+        f" {timers.heartbeat_interval_ms} ms, nginx read {timers.nginx_read_timeout_s:g} s,"
+        f" edge idle {timers.edge_idle_timeout_s:g} s",
+        "  pids        " + ", ".join(f"{name} {pid}" for name, pid in info.pids.items()),
+        "Press Ctrl-C to stop.",
+    ]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -147,21 +157,43 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="realtime-verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="realtime-verify",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the verification suite (default: against the embedded stack)")
     run.add_argument("--target", help="a target profile (.toml) or a base URL")
     run.add_argument("--profile", choices=["smoke", "signoff", "nightly"], help="which checks (default: signoff)")
-    run.add_argument("--fault", action="append", default=[], metavar="NAME", help="embedded stack fault (repeatable)")
-    run.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a profile setting")
+    run.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="embedded stack fault (repeatable)",
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a profile setting",
+    )
     run.add_argument("--output", default="reports", help="reports folder (default: reports)")
     run.add_argument("--browser-path", help="Chromium executable")
     run.add_argument("--headed", action="store_true", help="show the browsers")
     run.add_argument("--tracing", choices=["on", "off", "retain-on-failure"], help="Playwright traces")
 
     serve = sub.add_parser("serve", help="start the embedded stack and keep it up until Ctrl-C")
-    serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="switch on a fault (repeatable)")
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch on a fault (repeatable)",
+    )
     serve.add_argument("--list-faults", action="store_true", help="list the faults and what each breaks")
     serve.add_argument("--production-timers", action="store_true", help="production ping/heartbeat/timeouts")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])

@@ -51,9 +51,7 @@ class AuthSection:
     token_field: str = "token"
     socket_auth_key: str = "token"  # the socket.io `auth` payload is {socket_auth_key: token}
     # RV_USER_A holds the username of user A, RV_USER_A_PASSWORD its password.
-    users: dict[str, str] = field(
-        default_factory=lambda: {"a": "RV_USER_A", "b": "RV_USER_B", "c": "RV_USER_C"}
-    )
+    users: dict[str, str] = field(default_factory=lambda: {"a": "RV_USER_A", "b": "RV_USER_B", "c": "RV_USER_C"})
 
 
 @dataclass(frozen=True)
@@ -94,9 +92,7 @@ class ApiSection:
     users: str = "/api/users"
     orders: str = "/api/orders"  # POST {"title"} creates
     order: str = "/api/orders/{id}"  # PATCH {"status"} updates, DELETE deletes
-    order_statuses: list[str] = field(
-        default_factory=lambda: ["new", "accepted", "preparing", "ready", "delivered"]
-    )
+    order_statuses: list[str] = field(default_factory=lambda: ["new", "accepted", "preparing", "ready", "delivered"])
     chat_since: str = "/api/chat/messages?since_id={id}"
     orders_since: str = "/api/orders?since_version={version}"
 
@@ -208,9 +204,7 @@ class Profile:
         env = os.environ if env is None else env
         prefix = self.auth.users.get(role)
         if prefix is None:
-            raise ConfigError(
-                f"auth.users has no user {role!r}; add it, e.g. {role} = \"RV_USER_{role.upper()}\""
-            )
+            raise ConfigError(f'auth.users has no user {role!r}; add it, e.g. {role} = "RV_USER_{role.upper()}"')
         missing = [name for name in (prefix, f"{prefix}_PASSWORD") if not env.get(name)]
         if missing:
             raise ConfigError(
@@ -259,19 +253,13 @@ def load_profile(
         for f in dataclasses.fields(section_type):
             env_name = f"{ENV_PREFIX}{section_name}_{f.name}".upper()
             if env_name in env:
-                raw[section_name][f.name] = _parse_text(
-                    env[env_name], _hint(section_type, f.name), env_name
-                )
+                raw[section_name][f.name] = _parse_text(env[env_name], _hint(section_type, f.name), env_name)
                 origins[f"{section_name}.{f.name}"] = env_name
     for dotted, value in (overrides or {}).items():
         section_name, key = _split_key(dotted, "--set")
-        raw[section_name][key] = _parse_text(
-            value, _hint(SECTIONS[section_name], key), f"--set {dotted}"
-        )
+        raw[section_name][key] = _parse_text(value, _hint(SECTIONS[section_name], key), f"--set {dotted}")
         origins[dotted] = "--set"
-    sections = {
-        name: _build_section(name, SECTIONS[name], values, origins) for name, values in raw.items()
-    }
+    sections = {name: _build_section(name, SECTIONS[name], values, origins) for name, values in raw.items()}
     profile = Profile(**sections, source=source, origins=origins)
     _validate(profile)
     return profile
@@ -310,8 +298,7 @@ def _split_key(dotted: str, where: str) -> tuple[str, str]:
     known = {f.name for f in dataclasses.fields(SECTIONS[section])}
     if key not in known:
         raise ConfigError(
-            f"{where}: unknown key {section}.{key}.{_suggest(key, known)}"
-            f" Valid keys: {', '.join(sorted(known))}"
+            f"{where}: unknown key {section}.{key}.{_suggest(key, known)} Valid keys: {', '.join(sorted(known))}"
         )
     return section, key
 
@@ -429,9 +416,7 @@ def _check_url(where: str, value: str, *, ws: bool = False) -> None:
     schemes = ("ws", "wss", "http", "https") if ws else ("http", "https")
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.hostname:
-        raise ConfigError(
-            f"{where} must be an absolute {' or '.join(s + '://' for s in schemes)} URL, got {value!r}"
-        )
+        raise ConfigError(f"{where} must be an absolute {' or '.join(s + '://' for s in schemes)} URL, got {value!r}")
 
 
 def profile_from_target_option(
@@ -451,9 +436,7 @@ def profile_from_target_option(
         else:
             path = Path(target)
             if path.suffix != ".toml" and not path.exists():
-                raise ConfigError(
-                    f"--target {target!r} is neither a URL (https://...) nor a profile file (.toml)"
-                )
+                raise ConfigError(f"--target {target!r} is neither a URL (https://...) nor a profile file (.toml)")
     profile = load_profile(path, env=env, overrides=overrides)
     if url_from_option:
         profile.origins["target.base_url"] = "--target"

@@ -24,6 +24,7 @@ import os
 import socket
 import ssl
 import struct
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -193,9 +194,7 @@ def _abort(writer: asyncio.StreamWriter, mode: DropMode) -> None:
 class _EdgeConnection:
     """One client connection: HTTP requests through h11, then raw bytes after an upgrade."""
 
-    def __init__(
-        self, edge: EdgeEmulator, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def __init__(self, edge: EdgeEmulator, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.edge = edge
         self.reader = reader
         self.writer = writer
@@ -282,9 +281,7 @@ class _EdgeConnection:
                 continue
             return event
 
-    async def _send(
-        self, conn: h11.Connection, writer: asyncio.StreamWriter, event: h11.Event
-    ) -> None:
+    async def _send(self, conn: h11.Connection, writer: asyncio.StreamWriter, event: h11.Event) -> None:
         data = conn.send(event)
         if data:
             writer.write(data)
@@ -299,7 +296,9 @@ class _EdgeConnection:
         if on_socket_path and edge.behaviour.challenge_socket:
             return await self._challenge(ray)
         await self._ensure_upstream()
-        assert self.upstream is not None and self.up_reader is not None and self.up_writer is not None
+        assert self.upstream is not None
+        assert self.up_reader is not None
+        assert self.up_writer is not None
         await self._send(self.upstream, self.up_writer, self._forwarded_request(request, ray))
         while True:
             event = await self._next_event(self.client, self.reader)
@@ -365,7 +364,7 @@ class _EdgeConnection:
         return h11.Request(method=request.method, target=request.target, headers=headers)
 
     def _response_headers(
-        self, headers: list[tuple[bytes, bytes]], ray: str, on_socket_path: bool
+        self, headers: Sequence[tuple[bytes, bytes]], ray: str, on_socket_path: bool
     ) -> list[tuple[bytes, bytes]]:
         if not self.edge.behaviour.cloudflare_headers:
             return list(headers)
@@ -401,7 +400,9 @@ class _EdgeConnection:
     # After "101 Switching Protocols": raw bytes both ways --------------------------------------
 
     async def _switch(self, response: h11.InformationalResponse, ray: str, on_socket_path: bool) -> bool:
-        assert self.upstream is not None and self.up_reader is not None and self.up_writer is not None
+        assert self.upstream is not None
+        assert self.up_reader is not None
+        assert self.up_writer is not None
         await self._send(
             self.client,
             self.writer,
@@ -425,9 +426,7 @@ class _EdgeConnection:
             await asyncio.gather(to_upstream, to_client, return_exceptions=True)
         return False
 
-    async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: bytes
-    ) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: bytes) -> None:
         """Copy one direction; latency is a delivery schedule, so it delays without throttling."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()

@@ -67,9 +67,7 @@ class NetworkOptions:
         return context
 
     def connector(self, **kwargs: Any) -> aiohttp.TCPConnector:
-        return aiohttp.TCPConnector(
-            ssl=self.ssl_context(), resolver=MappedResolver(self.resolve), **kwargs
-        )
+        return aiohttp.TCPConnector(ssl=self.ssl_context(), resolver=MappedResolver(self.resolve), **kwargs)
 
     def session(self, **kwargs: Any) -> aiohttp.ClientSession:
         """An aiohttp session that resolves mapped names and trusts the configured CA."""
@@ -88,7 +86,5 @@ class NetworkOptions:
 def spki_sha256(cert_pem: bytes) -> str:
     """The base64 SHA-256 of a PEM certificate's SubjectPublicKeyInfo, as Chromium expects it."""
     cert = x509.load_pem_x509_certificate(cert_pem)
-    der = cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    der = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(hashlib.sha256(der).digest()).decode()

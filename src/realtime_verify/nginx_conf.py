@@ -142,10 +142,7 @@ def _no_upgrade(directives: list[Directive], context: FaultContext) -> None:
         location["block"] = [
             d
             for d in location["block"]
-            if not (
-                d["directive"] == "proxy_set_header"
-                and d["args"][0].lower() in ("upgrade", "connection")
-            )
+            if not (d["directive"] == "proxy_set_header" and d["args"][0].lower() in ("upgrade", "connection"))
         ]
 
 
@@ -170,7 +167,16 @@ NGINX_FAULTS: dict[str, Callable[[list[Directive], FaultContext], None]] = {
 }
 
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
+_UNITS = {
+    "ms": 0.001,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 604800,
+    "M": 2592000,
+    "y": 31536000,
+}
 
 
 def parse_duration(value: str) -> float:

@@ -47,12 +47,8 @@ class AppPage:
         try:
             await self.page.wait_for_selector(self.ui.connected, state="attached", timeout=timeout_s * 1000)
         except PlaywrightTimeout:
-            diagnosis = diagnose_connection(
-                await self.rv.snapshot(), await self.status_text(), self.console
-            )
-            raise WaitTimeout(
-                f"{self.name}: the page did not connect within {timeout_s:g} s: {diagnosis}"
-            ) from None
+            diagnosis = diagnose_connection(await self.rv.snapshot(), await self.status_text(), self.console)
+            raise WaitTimeout(f"{self.name}: the page did not connect within {timeout_s:g} s: {diagnosis}") from None
 
     # Chat ----------------------------------------------------------------------------------------
 

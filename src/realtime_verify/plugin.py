@@ -17,8 +17,9 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,16 +107,47 @@ FAILED = pytest.StashKey[bool]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("realtime-verify", "realtime-verify: verify a Socket.IO real-time layer")
-    group.addoption("--target", default=None, help="a target profile (.toml) or a base URL; default: the embedded reference stack")
-    group.addoption("--profile", default=None, choices=PROFILES, help="which checks run (default: ini rv_profile, signoff)")
-    group.addoption("--browser-path", default=None, help="Chromium to launch (else $RV_BROWSER_PATH, Playwright's, the system's)")
+    group.addoption(
+        "--target",
+        default=None,
+        help="a target profile (.toml) or a base URL; default: the embedded reference stack",
+    )
+    group.addoption(
+        "--profile",
+        default=None,
+        choices=PROFILES,
+        help="which checks run (default: ini rv_profile, signoff)",
+    )
+    group.addoption(
+        "--browser-path",
+        default=None,
+        help="Chromium to launch (else $RV_BROWSER_PATH, Playwright's, the system's)",
+    )
     group.addoption("--headed", action="store_true", default=False, help="show the browser windows")
     group.addoption("--tracing", default="off", choices=ARTIFACT_MODES, help="Playwright traces (default: off)")
     group.addoption("--video", default="off", choices=ARTIFACT_MODES, help="record videos (default: off)")
-    group.addoption("--screenshot", default="only-on-failure", choices=SCREENSHOT_MODES, help="page screenshots (default: only-on-failure)")
+    group.addoption(
+        "--screenshot",
+        default="only-on-failure",
+        choices=SCREENSHOT_MODES,
+        help="page screenshots (default: only-on-failure)",
+    )
     group.addoption("--output", default=None, help="where reports and artifacts go (default: reports)")
-    group.addoption("--fault", action="append", default=[], metavar="NAME", help="switch on a reference-app fault (embedded stack only; repeatable)")
-    group.addoption("--set", action="append", default=[], dest="rv_set", metavar="SECTION.KEY=VALUE", help="override one profile setting (repeatable)")
+    group.addoption(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch on a reference-app fault (embedded stack only; repeatable)",
+    )
+    group.addoption(
+        "--set",
+        action="append",
+        default=[],
+        dest="rv_set",
+        metavar="SECTION.KEY=VALUE",
+        help="override one profile setting (repeatable)",
+    )
     parser.addini("rv_profile", "default check profile: smoke, signoff or nightly", default="signoff")
 
 
@@ -271,9 +303,11 @@ async def open_app(
 
     async def factory(role: str, name: str | None = None, *, connect: bool = True) -> AppPage:
         if connect and rv_run.page_connect_failure:
-            raise WaitTimeout(f"skipped the wait, an earlier page could not connect either: {rv_run.page_connect_failure}")
-        video = {"record_video_dir": str(artifacts / "video")} if rv_settings.video != "off" else {}
-        context = await rv_browser.new_context(**video)
+            raise WaitTimeout(
+                f"skipped the wait, an earlier page could not connect either: {rv_run.page_connect_failure}"
+            )
+        video_dir = str(artifacts / "video") if rv_settings.video != "off" else None
+        context = await rv_browser.new_context(record_video_dir=video_dir)
         await context.add_init_script(script)
         page = await context.new_page()
         app = AppPage(page, profile, name or f"page {role}")
@@ -299,6 +333,8 @@ async def open_app(
         folder = artifacts / f"{index}-{_slug(app.name)}"
         await _save_artifacts(context, app, folder, rv_settings, rv_run.redactor, failed=failed, keep_trace=keep)
         await context.close()
+    if rv_settings.video == "retain-on-failure" and not failed:
+        shutil.rmtree(artifacts / "video", ignore_errors=True)
 
 
 ConnectWatcher = Callable[..., Awaitable[Watcher]]
@@ -395,8 +431,10 @@ def _record_session_value(state: RunState, key: str, value: Any) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report: pytest.TestReport = yield
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if report.failed:
         item.stash[FAILED] = True
     marker = item.get_closest_marker("check")

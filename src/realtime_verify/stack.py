@@ -178,8 +178,7 @@ class EmbeddedStack:
             await self.stop()
             raise TargetUnreachable(
                 "stack",
-                f"the embedded stack did not start within {START_TIMEOUT_S:g} s"
-                + self._stderr_tail(),
+                f"the embedded stack did not start within {START_TIMEOUT_S:g} s" + self._stderr_tail(),
             ) from None
         except BaseException:
             await self.stop()
@@ -191,7 +190,8 @@ class EmbeddedStack:
         return self._info
 
     async def _read_ready(self) -> StackInfo:
-        assert self._process is not None and self._process.stdout is not None
+        assert self._process is not None
+        assert self._process.stdout is not None
         while True:
             line = await self._process.stdout.readline()
             if not line:
@@ -202,15 +202,14 @@ class EmbeddedStack:
                 tail = self._stderr_tail()
                 if code == 2:
                     raise SetupError(tail.strip() or "the embedded stack could not start")
-                raise TargetUnreachable(
-                    "stack", f"the embedded stack exited with code {code} while starting{tail}"
-                )
+                raise TargetUnreachable("stack", f"the embedded stack exited with code {code} while starting{tail}")
             text = line.decode(errors="replace").rstrip("\n")
             if text.startswith(READY_PREFIX):
                 return StackInfo.from_json(text[len(READY_PREFIX) :])
 
     async def _collect_stderr(self) -> None:
-        assert self._process is not None and self._process.stderr is not None
+        assert self._process is not None
+        assert self._process.stderr is not None
         async for line in self._process.stderr:
             self._stderr.append(line.decode(errors="replace").rstrip("\n"))
             del self._stderr[:-200]

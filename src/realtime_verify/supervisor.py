@@ -189,9 +189,7 @@ class Supervisor:
         users = {name: secrets.token_urlsafe(12) for name in USERS}
         env_file = self.workdir / "app.env"
         app_env = self._app_env(base_url, users)
-        env_file.write_text(
-            "".join(f"{k}={v}\n" for k, v in app_env.items() if k.startswith("NEXT_PUBLIC_"))
-        )
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in app_env.items() if k.startswith("NEXT_PUBLIC_")))
         self.app = Child(
             "reference app",
             [
@@ -213,7 +211,15 @@ class Supervisor:
         nginx_conf = self._write_nginx_conf(nginx_port, app_port)
         self.nginx = Child(
             "nginx",
-            [find_nginx(), "-p", str(self.workdir), "-c", str(nginx_conf), "-e", str(self.workdir / "error.log")],
+            [
+                find_nginx(),
+                "-p",
+                str(self.workdir),
+                "-c",
+                str(nginx_conf),
+                "-e",
+                str(self.workdir / "error.log"),
+            ],
             dict(os.environ),
             self.workdir / "nginx.log",
         )
@@ -312,13 +318,15 @@ class Supervisor:
         name = child.name if child else "the edge emulator"
         tail = f"\n{child.log_tail()}" if child else ""
         raise TargetUnreachable(
-            "stack", f"{name} did not answer {url} within {READY_TIMEOUT_S:g} s ({last_error}){tail}"
+            "stack",
+            f"{name} did not answer {url} within {READY_TIMEOUT_S:g} s ({last_error}){tail}",
         )
 
     # Restarts (deploys) --------------------------------------------------------------------------
 
     async def restart_backend(self, app_version: str | None = None) -> None:
-        assert self.app is not None and self.info is not None
+        assert self.app is not None
+        assert self.info is not None
         await self.app.stop()
         if app_version:
             self.app_version = app_version
@@ -328,13 +336,12 @@ class Supervisor:
         await self._wait_ready(self.app, f"http://127.0.0.1:{self.info.app_port}/api/health", network)
 
     async def restart_nginx(self) -> None:
-        assert self.nginx is not None and self.info is not None
+        assert self.nginx is not None
+        assert self.info is not None
         await self.nginx.stop()
         await self.nginx.start()
         network = self.info.network
-        await self._wait_ready(
-            self.nginx, f"http://127.0.0.1:{self.info.nginx_port}/api/health", network
-        )
+        await self._wait_ready(self.nginx, f"http://127.0.0.1:{self.info.nginx_port}/api/health", network)
 
     # Stop ----------------------------------------------------------------------------------------
 
@@ -391,7 +398,9 @@ class Supervisor:
         return wrapped
 
     async def _status(self, payload: dict[str, Any]) -> dict[str, Any]:
-        assert self.edge is not None and self.app is not None and self.nginx is not None
+        assert self.edge is not None
+        assert self.app is not None
+        assert self.nginx is not None
         return {
             "edge": self.edge.status(),
             "app": {"pid": self.app.pid, "alive": self.app.alive},

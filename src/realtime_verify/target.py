@@ -63,17 +63,28 @@ def site_origin(profile: Profile) -> str:
 
 
 async def fetch_handshake(
-    profile: Profile, network: NetworkOptions, *, origin: str | None = None, timeout_s: float | None = None
+    profile: Profile,
+    network: NetworkOptions,
+    *,
+    origin: str | None = None,
+    timeout_s: float | None = None,
 ) -> Handshake:
     """GET the polling handshake; connection-level failures become TargetUnreachable."""
     url = handshake_url(profile)
     timeout = aiohttp.ClientTimeout(total=timeout_s or profile.target.connect_timeout_s)
     headers = {"Origin": origin} if origin else {}
     try:
-        async with network.session(timeout=timeout) as session, session.get(url, headers=headers) as resp:
+        async with (
+            network.session(timeout=timeout) as session,
+            session.get(url, headers=headers) as resp,
+        ):
             body = await resp.text(errors="replace")
             return Handshake(
-                url, resp.status, {k.lower(): v for k, v in resp.headers.items()}, body[:4000], _open_packet(body)
+                url,
+                resp.status,
+                {k.lower(): v for k, v in resp.headers.items()},
+                body[:4000],
+                _open_packet(body),
             )
     except aiohttp.ClientConnectorCertificateError as error:
         raise TargetUnreachable(
@@ -89,7 +100,8 @@ async def fetch_handshake(
         ) from None
     except TimeoutError:
         raise TargetUnreachable(
-            "unreachable", f"no answer from {url} within {timeout.total:g} s (target.connect_timeout_s)"
+            "unreachable",
+            f"no answer from {url} within {timeout.total:g} s (target.connect_timeout_s)",
         ) from None
     except aiohttp.ClientError as error:
         raise TargetUnreachable("unreachable", f"{url}: {error}") from None
@@ -138,7 +150,10 @@ async def preflight(profile: Profile, network: NetworkOptions) -> Handshake:
 async def _page_challenged(profile: Profile, network: NetworkOptions) -> bool:
     base = profile.target.base_url or profile.socket_base
     try:
-        async with network.session(timeout=aiohttp.ClientTimeout(total=5)) as session, session.get(base) as resp:
+        async with (
+            network.session(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(base) as resp,
+        ):
             body = await resp.text(errors="replace")
             return resp.headers.get("cf-mitigated", "").lower() == "challenge" or (
                 resp.status in (403, 503) and any(m in body for m in CHALLENGE_MARKERS)

@@ -45,9 +45,7 @@ class Watcher:
         self.disconnects: list[tuple[float, str]] = []
         self.connect_errors: list[Any] = []  # the server's reasons for refusing us
         self._changed = asyncio.Condition()
-        self.client = socketio.AsyncClient(
-            reconnection=False, http_session=network.session, handle_sigint=False
-        )
+        self.client = socketio.AsyncClient(reconnection=False, http_session=network.session, handle_sigint=False)
         self.client.on("*", self._on_event)
         self.client.on("disconnect", self._on_disconnect)
         self.client.on("connect_error", self.connect_errors.append)
@@ -119,7 +117,7 @@ class Watcher:
                 await asyncio.wait_for(self._changed.wait_for(match), timeout_s)
             except TimeoutError:
                 counts = Counter(e.name for e in self.events)
-                seen = ", ".join(f"{name} ×{n}" for name, n in counts.items()) or "no events"
+                seen = ", ".join(f"{name} x{n}" for name, n in counts.items()) or "no events"
                 raise WaitTimeout(
                     f"watcher {self.name} waited {timeout_s:g} s for {event!r}"
                     + (f" ({what})" if what else "")

@@ -14,7 +14,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from reference_app.auth import Tokens, TokenError
+from reference_app.auth import TokenError, Tokens
 from reference_app.db import ORDER_STATUSES, TASK_STATUSES, Database, User
 from reference_app.realtime import Realtime
 from reference_app.settings import Settings
@@ -62,10 +62,16 @@ class Api:
                 self.authed(self.order),
                 methods=["GET", "PATCH", "DELETE"],
             ),
-            Route("/api/orders/{item_id:int}/advance", self.authed(self.advance_order), methods=["POST"]),
+            Route(
+                "/api/orders/{item_id:int}/advance",
+                self.authed(self.advance_order),
+                methods=["POST"],
+            ),
             Route("/api/tasks", self.authed(self.tasks), methods=["GET", "POST"]),
             Route(
-                "/api/tasks/{item_id:int}", self.authed(self.task), methods=["GET", "PATCH", "DELETE"]
+                "/api/tasks/{item_id:int}",
+                self.authed(self.task),
+                methods=["GET", "PATCH", "DELETE"],
             ),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ]
@@ -126,7 +132,7 @@ class Api:
         body = await _json_object(request)
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
-            raise HTTPException(400, "send JSON {\"username\": ..., \"password\": ...}")
+            raise HTTPException(400, 'send JSON {"username": ..., "password": ...}')
         user = self.db.check_password(username, password)
         if user is None:
             raise HTTPException(401, "wrong username or password")
@@ -195,9 +201,7 @@ class Api:
         next_status = ORDER_STATUSES[min(position + 1, len(ORDER_STATUSES) - 1)]
         return await self._update(request, "orders", item_id, status=next_status)
 
-    async def _collection(
-        self, request: Request, table: str, statuses: tuple[str, ...]
-    ) -> Response:
+    async def _collection(self, request: Request, table: str, statuses: tuple[str, ...]) -> Response:
         if request.method == "GET":
             since = _int_param(request, "since_version")
             return JSONResponse([i.to_json() for i in self.db.items_since(table, since)])

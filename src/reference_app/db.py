@@ -163,9 +163,7 @@ class Database:
 
     def user(self, user_id: int) -> User | None:
         with self._lock:
-            row = self._conn.execute(
-                "SELECT id, username FROM users WHERE id = ?", (user_id,)
-            ).fetchone()
+            row = self._conn.execute("SELECT id, username FROM users WHERE id = ?", (user_id,)).fetchone()
         return User(row["id"], row["username"]) if row else None
 
     def users(self) -> list[User]:
@@ -175,9 +173,7 @@ class Database:
 
     # Chat ----------------------------------------------------------------------------------------
 
-    def add_message(
-        self, sender_id: int, recipient_id: int, text: str, client_id: str | None
-    ) -> Message:
+    def add_message(self, sender_id: int, recipient_id: int, text: str, client_id: str | None) -> Message:
         now = time.time()
         conv = conversation_id(sender_id, recipient_id)
         with self._transaction() as conn:
@@ -194,8 +190,7 @@ class Database:
         """Messages the user sent or received with an id above `since_id`, oldest first."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT * FROM messages WHERE id > ? AND (sender_id = ? OR recipient_id = ?)"
-                " ORDER BY id LIMIT ?",
+                "SELECT * FROM messages WHERE id > ? AND (sender_id = ? OR recipient_id = ?) ORDER BY id LIMIT ?",
                 (since_id, user_id, user_id, limit),
             ).fetchall()
         return [
@@ -232,23 +227,18 @@ class Database:
         assert item_id is not None
         return Item(item_id, title, status, version, False, now)
 
-    def update_item(
-        self, table: str, item_id: int, *, status: str | None = None, deleted: bool = False
-    ) -> Item | None:
+    def update_item(self, table: str, item_id: int, *, status: str | None = None, deleted: bool = False) -> Item | None:
         """Set a new status (or delete); returns None if there is no such live item."""
         table = _versioned_table(table)
         now = time.time()
         with self._transaction() as conn:
-            row = conn.execute(
-                f"SELECT * FROM {table} WHERE id = ? AND deleted = 0", (item_id,)
-            ).fetchone()
+            row = conn.execute(f"SELECT * FROM {table} WHERE id = ? AND deleted = 0", (item_id,)).fetchone()
             if row is None:
                 return None
             version = self._next_version(conn, table)
             new_status = status or row["status"]
             conn.execute(
-                f"UPDATE {table} SET status = ?, version = ?, deleted = ?, updated_at = ?"
-                " WHERE id = ?",
+                f"UPDATE {table} SET status = ?, version = ?, deleted = ?, updated_at = ? WHERE id = ?",
                 (new_status, version, int(deleted), now, item_id),
             )
         return Item(item_id, row["title"], new_status, version, deleted, now)
@@ -284,5 +274,10 @@ def _versioned_table(name: str) -> str:
 
 def _item(row: sqlite3.Row) -> Item:
     return Item(
-        row["id"], row["title"], row["status"], row["version"], bool(row["deleted"]), row["updated_at"]
+        row["id"],
+        row["title"],
+        row["status"],
+        row["version"],
+        bool(row["deleted"]),
+        row["updated_at"],
     )

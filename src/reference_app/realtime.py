@@ -8,7 +8,7 @@ from typing import Any
 
 import socketio
 
-from reference_app.auth import Tokens, TokenError
+from reference_app.auth import TokenError, Tokens
 from reference_app.db import Database, Item, Message, User
 from reference_app.settings import Settings
 
@@ -58,9 +58,7 @@ class Realtime:
         except TokenError as error:
             if "no-socket-auth" not in self.faults:
                 logger.info("refused socket %s: %s", sid, error)
-                raise socketio.exceptions.ConnectionRefusedError(
-                    f"authentication failed: {error}"
-                ) from None
+                raise socketio.exceptions.ConnectionRefusedError(f"authentication failed: {error}") from None
             user = None
         await self.sio.save_session(sid, {"user_id": user.id if user else None})
         if user is not None:

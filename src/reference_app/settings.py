@@ -59,17 +59,11 @@ class Settings:
             enable_websockets=env.get("NEXT_PUBLIC_ENABLE_WEBSOCKETS", defaults.enable_websockets),
             websocket_url=env.get("NEXT_PUBLIC_WEBSOCKET_URL", defaults.websocket_url),
             websocket_path=env.get("NEXT_PUBLIC_WEBSOCKET_PATH", defaults.websocket_path),
-            heartbeat_interval_ms=_int(
-                env, "RA_HEARTBEAT_INTERVAL_MS", defaults.heartbeat_interval_ms
-            ),
+            heartbeat_interval_ms=_int(env, "RA_HEARTBEAT_INTERVAL_MS", defaults.heartbeat_interval_ms),
             missed_pong_limit=_int(env, "RA_MISSED_PONG_LIMIT", defaults.missed_pong_limit),
             reconnect_delay_ms=_int(env, "RA_RECONNECT_DELAY_MS", defaults.reconnect_delay_ms),
-            reconnect_delay_max_ms=_int(
-                env, "RA_RECONNECT_DELAY_MAX_MS", defaults.reconnect_delay_max_ms
-            ),
-            socketio_client_js=Path(env["RA_SOCKETIO_CLIENT_JS"])
-            if env.get("RA_SOCKETIO_CLIENT_JS")
-            else None,
+            reconnect_delay_max_ms=_int(env, "RA_RECONNECT_DELAY_MAX_MS", defaults.reconnect_delay_max_ms),
+            socketio_client_js=Path(env["RA_SOCKETIO_CLIENT_JS"]) if env.get("RA_SOCKETIO_CLIENT_JS") else None,
             faults=_faults(env.get("RA_FAULTS", "")),
         )
 

@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.smoke, pytest.mark.signoff, pytest.mark.nightly]
 
 
 @pytest.mark.check("HS-001")
-def test_polling_handshake_offers_websocket(origin_handshake: Handshake, rv_target: Target, rv_metrics: CheckMetrics) -> None:
+def test_polling_handshake_offers_websocket(
+    origin_handshake: Handshake, rv_target: Target, rv_metrics: CheckMetrics
+) -> None:
     """The polling handshake returns an EIO 4 open packet offering websocket."""
     rv_metrics.values.update(hs.check_open_packet(origin_handshake, site_origin(rv_target.profile)))
 
@@ -35,7 +37,9 @@ def test_ping_fits_edge_and_nginx_timeouts(rv_target: Target, rv_metrics: CheckM
             where = f"{Path(profile.config_files.nginx).name}:{line}"
     edge_idle = profile.budgets.edge_idle_timeout_s if profile.target.behind_cloudflare else None
     rv_metrics.values.update(
-        hs.check_ping_fits_timeouts(rv_target.handshake, edge_idle_s=edge_idle, nginx_read_s=nginx_read, nginx_where=where)
+        hs.check_ping_fits_timeouts(
+            rv_target.handshake, edge_idle_s=edge_idle, nginx_read_s=nginx_read, nginx_where=where
+        )
     )
 
 

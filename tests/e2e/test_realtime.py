@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import time
 from typing import Any
@@ -14,7 +15,7 @@ from realtime_verify.checks.realtime import check_websocket_transport
 from realtime_verify.errors import CheckFailure, WaitTimeout
 from realtime_verify.metrics import LatencySeries
 from realtime_verify.pages import AppPage
-from realtime_verify.plugin import ConnectWatcher, OpenApp, RunState, CheckMetrics
+from realtime_verify.plugin import CheckMetrics, ConnectWatcher, OpenApp, RunState
 from realtime_verify.target import Target
 
 RENDER_TIMEOUT_S = 5.0
@@ -63,7 +64,12 @@ async def wait_delivered(sender: AppPage, receiver: AppPage, marker: str, check_
 
 
 async def _chat_round(
-    sender: AppPage, receiver: AppPage, label: str, count: int, rv_run: RunState, rv_metrics: CheckMetrics
+    sender: AppPage,
+    receiver: AppPage,
+    label: str,
+    count: int,
+    rv_run: RunState,
+    rv_metrics: CheckMetrics,
 ) -> LatencySeries:
     """Send `count` marked messages one after the other; measure each in the pages."""
     markers = []
@@ -123,7 +129,11 @@ async def test_chat_syncs_both_ways(
 @pytest.mark.signoff
 @pytest.mark.nightly
 async def test_same_user_tabs_and_direct_chat_without_leaks(
-    open_app: OpenApp, connect_watcher: ConnectWatcher, rv_target: Target, rv_run: RunState, rv_metrics: CheckMetrics
+    open_app: OpenApp,
+    connect_watcher: ConnectWatcher,
+    rv_target: Target,
+    rv_run: RunState,
+    rv_metrics: CheckMetrics,
 ) -> None:
     """Same user in two browsers, and a direct chat between two users that a third never sees."""
     a1, a2 = await open_app("a", "page A1"), await open_app("a", "page A2")
@@ -149,8 +159,16 @@ async def test_same_user_tabs_and_direct_chat_without_leaks(
     if c_id is not None:
         barrier = rv_run.markers.next()
         a_watcher = await connect_watcher("a")
-        await a_watcher.emit(rv_target.profile.events.chat_message, {"to": c_id, "text": f"realtime-verify {barrier}"})
-        await third.wait_for(rv_target.profile.events.chat_message, lambda d: barrier in str(d.get("text")), timeout_s=5, what="the barrier message")
+        await a_watcher.emit(
+            rv_target.profile.events.chat_message,
+            {"to": c_id, "text": f"realtime-verify {barrier}"},
+        )
+        await third.wait_for(
+            rv_target.profile.events.chat_message,
+            lambda d: barrier in str(d.get("text")),
+            timeout_s=5,
+            what="the barrier message",
+        )
     events = rv_target.profile.events
     leaked = [e for e in third.received(events.chat_message) if any(m in str(e.data) for m in markers)]
     if leaked:
@@ -189,7 +207,11 @@ async def _order_frames(page: AppPage, marker: str, event: str) -> list[float]:
 @pytest.mark.signoff
 @pytest.mark.nightly
 async def test_order_updates_reach_other_browser_and_watcher(
-    open_app: OpenApp, connect_watcher: ConnectWatcher, rv_target: Target, rv_run: RunState, rv_metrics: CheckMetrics
+    open_app: OpenApp,
+    connect_watcher: ConnectWatcher,
+    rv_target: Target,
+    rv_run: RunState,
+    rv_metrics: CheckMetrics,
 ) -> None:
     """Order updates made in A's UI and through the API appear in B and at the watcher."""
     profile = rv_target.profile
@@ -201,8 +223,14 @@ async def test_order_updates_reach_other_browser_and_watcher(
     statuses = profile.api.order_statuses
     budget = profile.budgets.order_p95_ms
     fix = "after persisting an order change, emit orders:update to every client (emit_orders_update)"
-    ui_frame, ui_render = rv_metrics.latency("order UI A→B: click → frame"), rv_metrics.latency("order UI A→B: click → rendered")
-    api_frame, api_watch = rv_metrics.latency("order API→B: request → frame"), rv_metrics.latency("order API→watcher: request → event")
+    ui_frame, ui_render = (
+        rv_metrics.latency("order UI A→B: click → frame"),
+        rv_metrics.latency("order UI A→B: click → rendered"),
+    )
+    api_frame, api_watch = (
+        rv_metrics.latency("order API→B: request → frame"),
+        rv_metrics.latency("order API→watcher: request → event"),
+    )
     async with rv_target.api(await rv_target.token("a")) as api:
         for _ in range(3):
             marker = rv_run.markers.next()
@@ -227,12 +255,17 @@ async def test_order_updates_reach_other_browser_and_watcher(
                         await api.request("PATCH", order_path, {"status": status})
                     await b.rv.wait_rendered(marker, RENDER_TIMEOUT_S, text=status)
                     seen = await watcher.wait_for(
-                        event, lambda d, s=status, i=order["id"]: d.get("id") == i and d.get("status") == s,
-                        timeout_s=RENDER_TIMEOUT_S, what=f"order {order['id']} → {status}",
+                        event,
+                        lambda d, s=status, i=order["id"]: d.get("id") == i and d.get("status") == s,
+                        timeout_s=RENDER_TIMEOUT_S,
+                        what=f"order {order['id']} → {status}",
                     )
                     frames = await _order_frames(b, marker, event)
                     if len(frames) != frames_before + 1:
-                        raise CheckFailure("RT-004", f"page B received {len(frames) - frames_before} {event} frames for one update of {marker}")
+                        raise CheckFailure(
+                            "RT-004",
+                            f"page B received {len(frames) - frames_before} {event} frames for one update of {marker}",
+                        )
                     rendered = next(e["t"] for e in await b.rv.render_log(marker) if status in e["text"])
                     if step <= 2:
                         clicked = await a.rv.last_click()
@@ -254,7 +287,9 @@ async def test_order_updates_reach_other_browser_and_watcher(
 @pytest.mark.check("RT-005")
 @pytest.mark.signoff
 @pytest.mark.nightly
-async def test_heartbeat_gets_pongs_at_the_configured_cadence(open_app: OpenApp, rv_target: Target, rv_metrics: CheckMetrics) -> None:
+async def test_heartbeat_gets_pongs_at_the_configured_cadence(
+    open_app: OpenApp, rv_target: Target, rv_metrics: CheckMetrics
+) -> None:
     """The page's health:ping gets health:pong, at the configured cadence."""
     events = rv_target.profile.events
     interval_ms = rv_target.profile.budgets.heartbeat_interval_s * 1000
@@ -281,10 +316,11 @@ async def test_heartbeat_gets_pongs_at_the_configured_cadence(open_app: OpenApp,
     if answered < len(pings) - 1:
         raise CheckFailure(
             "RT-005",
-            f"{len(pings)} {events.health_ping} sent, only {answered} answered by {events.health_pong} within one interval",
+            f"{len(pings)} {events.health_ping} sent, only {answered} answered by {events.health_pong}"
+            " within one interval",
             fix="answer health:ping with health:pong (echo id and ts) on the server",
         )
-    gaps = [later - earlier for earlier, later in zip(pings, pings[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(pings)]
     median = sorted(gaps)[len(gaps) // 2]
     rv_metrics.values["ping cadence ms"] = round(median, 1)
     if not 0.75 * interval_ms <= median <= 1.5 * interval_ms:
@@ -312,10 +348,21 @@ async def test_server_attributes_chat_to_the_authenticated_user(
     await alice.emit(event, {"to": b_id, "text": f"realtime-verify {honest}"})
     # Attribution, not delivery (RT-002 covers that): the first copy that arrives, at either end.
     received = await first_of(
-        [w.wait_for(event, lambda d: honest in str(d.get("text")), timeout_s=RENDER_TIMEOUT_S, what=honest) for w in (alice, bob)]
+        [
+            w.wait_for(
+                event,
+                lambda d: honest in str(d.get("text")),
+                timeout_s=RENDER_TIMEOUT_S,
+                what=honest,
+            )
+            for w in (alice, bob)
+        ]
     )
     if received.data.get("sender_id") != a_id:
-        raise CheckFailure("RT-006", f"a message sent by user a arrived with sender_id {received.data.get('sender_id')!r}, not {a_id!r}")
+        raise CheckFailure(
+            "RT-006",
+            f"a message sent by user a arrived with sender_id {received.data.get('sender_id')!r}, not {a_id!r}",
+        )
     spoofed = rv_run.markers.next()
     try:
         ack = await alice.emit(event, {"to": a_id, "text": f"realtime-verify {spoofed}", "sender_id": b_id})
@@ -325,7 +372,15 @@ async def test_server_attributes_chat_to_the_authenticated_user(
     barrier = rv_run.markers.next()
     await alice.emit(event, {"to": b_id, "text": f"realtime-verify {barrier}"})
     await first_of(
-        [w.wait_for(event, lambda d: barrier in str(d.get("text")), timeout_s=RENDER_TIMEOUT_S, what=barrier) for w in (alice, bob)]
+        [
+            w.wait_for(
+                event,
+                lambda d: barrier in str(d.get("text")),
+                timeout_s=RENDER_TIMEOUT_S,
+                what=barrier,
+            )
+            for w in (alice, bob)
+        ]
     )
     delivered = [e for w in (alice, bob) for e in w.received(event, lambda d: spoofed in str(d.get("text")))]
     accepted = isinstance(ack, dict) and ack.get("ok") is not False

@@ -44,7 +44,9 @@ def gone(info: StackInfo, timeout_s: float = 20) -> None:
         if not left and not Path(info.workdir).exists():
             return
         time.sleep(0.05)
-    raise AssertionError(f"left behind after {timeout_s} s: processes {left}, folder exists: {Path(info.workdir).exists()}")
+    raise AssertionError(
+        f"left behind after {timeout_s} s: processes {left}, folder exists: {Path(info.workdir).exists()}"
+    )
 
 
 async def test_normal_exit_stops_everything() -> None:
@@ -55,11 +57,16 @@ async def test_normal_exit_stops_everything() -> None:
 
 
 async def test_an_exception_inside_stops_everything() -> None:
-    with pytest.raises(RuntimeError, match="boom"):
+    started: list[StackInfo] = []
+
+    async def fail_inside() -> None:
         async with EmbeddedStack() as stack:
-            info = stack.info
+            started.append(stack.info)
             raise RuntimeError("boom")
-    gone(info)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await fail_inside()
+    gone(started[0])
 
 
 async def test_sigterm_to_the_supervisor_stops_everything() -> None:
@@ -83,7 +90,10 @@ def test_a_killed_parent_leaves_nothing_behind(sig: signal.Signals) -> None:
 
 def test_serve_stops_cleanly_on_ctrl_c() -> None:
     serve = subprocess.Popen(
-        [sys.executable, "-m", "realtime_verify.cli", "serve"], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-m", "realtime_verify.cli", "serve"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     assert serve.stdout is not None
     lines = []
@@ -92,7 +102,8 @@ def test_serve_stops_cleanly_on_ctrl_c() -> None:
         if line.startswith("Press Ctrl-C"):
             break
     text = "".join(lines)
-    assert "https://app.test:" in text and "--host-resolver-rules=MAP app.test 127.0.0.1" in text
+    assert "https://app.test:" in text
+    assert "--host-resolver-rules=MAP app.test 127.0.0.1" in text
     pids = [int(part.split()[1]) for part in text.split("pids", 1)[1].splitlines()[0].split(",")]
     workdir = Path(text.split("CA file", 1)[1].split()[0]).parent
     os.killpg(serve.pid, signal.SIGINT)

@@ -30,26 +30,42 @@ async def wait_badge(page: object, state: str, transport: str | None = None, tim
 
 async def alice_watcher(stack: EmbeddedStack) -> Watcher:
     info = stack.info
-    async with info.network.session() as http, http.post(
-        f"{info.base_url}/api/login", json={"username": "alice", "password": info.users["alice"]}
-    ) as resp:
+    async with (
+        info.network.session() as http,
+        http.post(
+            f"{info.base_url}/api/login",
+            json={"username": "alice", "password": info.users["alice"]},
+        ) as resp,
+    ):
         token = (await resp.json())["token"]
-    watcher = Watcher("alice", info.base_url, "/socket.io/", info.network, auth={"token": token}, transports=["websocket"])
+    watcher = Watcher(
+        "alice",
+        info.base_url,
+        "/socket.io/",
+        info.network,
+        auth={"token": token},
+        transports=["websocket"],
+    )
     await watcher.connect()
     return watcher
 
 
-async def test_page_on_the_mapped_name_connects_over_wss_and_ends_on_websocket(stack: EmbeddedStack, open_page: OpenPage) -> None:
+async def test_page_on_the_mapped_name_connects_over_wss_and_ends_on_websocket(
+    stack: EmbeddedStack, open_page: OpenPage
+) -> None:
     page = await open_page()
     assert page.page.url.startswith(f"https://{stack.info.hostname}:")
     await wait_badge(page, "connected", "websocket")
     snapshot = await page.rv.snapshot()
     live = [s for s in snapshot["sockets"] if s["opened"] and not s["closed"]]
-    assert live and live[-1]["url"].startswith(f"wss://{stack.info.hostname}:{stack.info.edge_port}/socket.io/")
+    assert live
+    assert live[-1]["url"].startswith(f"wss://{stack.info.hostname}:{stack.info.edge_port}/socket.io/")
 
 
 @pytest.mark.parametrize("mode", ["fin", "rst"])
-async def test_drop_all_makes_the_page_reconnect_on_websocket(stack: EmbeddedStack, open_page: OpenPage, mode: str) -> None:
+async def test_drop_all_makes_the_page_reconnect_on_websocket(
+    stack: EmbeddedStack, open_page: OpenPage, mode: str
+) -> None:
     page = await open_page()
     await wait_badge(page, "connected", "websocket")
     before = len((await page.rv.snapshot())["sockets"])
@@ -66,10 +82,12 @@ async def test_blackhole_stops_frames_but_keeps_the_socket_open(stack: EmbeddedS
         await watcher.client.emit("health:ping", {"id": "during", "ts": 0})
         with pytest.raises(WaitTimeout):
             await watcher.wait_for("health:pong", timeout_s=1.0, what="a pong through the black hole")
-        assert watcher.connected and not watcher.disconnects
+        assert watcher.connected
+        assert not watcher.disconnects
         # When the black hole ends, the held frames flow on: the pong arrives, the socket never closed.
         await watcher.wait_for("health:pong", timeout_s=5.0, what="the held pong")
-        assert watcher.connected and not watcher.disconnects
+        assert watcher.connected
+        assert not watcher.disconnects
     finally:
         await stack.resume()
         await watcher.close()
@@ -105,7 +123,8 @@ async def test_challenge_and_cache_headers_only_on_the_socket_path(stack: Embedd
                 assert "Just a moment" in await resp.text()
             async with http.get(f"{info.base_url}/api/health") as resp:
                 assert resp.status == 200
-                assert "cf-mitigated" not in resp.headers and "cf-cache-status" not in resp.headers
+                assert "cf-mitigated" not in resp.headers
+                assert "cf-cache-status" not in resp.headers
                 assert resp.headers["cf-ray"].endswith("-EMU")
             await stack.set_edge(challenge_socket=False)
             async with http.get(f"{info.base_url}/socket.io/?EIO=4&transport=polling") as resp:
@@ -113,7 +132,10 @@ async def test_challenge_and_cache_headers_only_on_the_socket_path(stack: Embedd
                 assert resp.headers["cf-cache-status"] == "HIT"
     finally:
         await stack.reset_edge()
-    async with info.network.session() as http, http.get(f"{info.base_url}/socket.io/?EIO=4&transport=polling") as resp:
+    async with (
+        info.network.session() as http,
+        http.get(f"{info.base_url}/socket.io/?EIO=4&transport=polling") as resp,
+    ):
         assert resp.headers["cf-cache-status"] == "DYNAMIC"
 
 
@@ -134,7 +156,12 @@ async def test_idle_connections_are_closed_after_the_idle_timeout(stack: Embedde
     info = stack.info
     await stack.set_edge(idle_timeout_s=0.5)
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", info.edge_port, ssl=info.network.ssl_context(), server_hostname=info.hostname)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1",
+            info.edge_port,
+            ssl=info.network.ssl_context(),
+            server_hostname=info.hostname,
+        )
         # Say nothing: the edge must close the connection by itself.
         assert await asyncio.wait_for(reader.read(), 5) == b""
         writer.close()
@@ -149,7 +176,8 @@ async def test_backend_restart_is_a_deploy_the_page_survives(stack: EmbeddedStac
     old_pid = (await stack.status())["app"]["pid"]
     await stack.restart_backend()
     status = await stack.status()
-    assert status["app"]["alive"] and status["app"]["pid"] != old_pid
+    assert status["app"]["alive"]
+    assert status["app"]["pid"] != old_pid
     await wait_badge(page, "connected", "websocket")
     assert watcher.disconnects, "the watcher must have seen the deploy"
     await watcher.close()
@@ -165,5 +193,5 @@ async def test_nginx_restart_drops_sockets_and_pages_come_back(stack: EmbeddedSt
 async def test_insecure_socket_url_is_blocked_by_the_browser(open_page: OpenPage, stack: EmbeddedStack) -> None:
     page = await open_page()
     insecure = f"ws://{stack.info.hostname}:{stack.info.edge_port}/socket.io/?EIO=4&transport=websocket"
-    with pytest.raises(PlaywrightError, match="SecurityError|insecure WebSocket"):
+    with pytest.raises(PlaywrightError, match=r"SecurityError|insecure WebSocket"):
         await page.page.evaluate("(url) => { new WebSocket(url); }", insecure)

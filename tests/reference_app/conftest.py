@@ -138,7 +138,12 @@ async def clients() -> AsyncIterator[Any]:
     """Factory: `await clients(app, token)` gives a connected Client; all are closed after."""
     made: list[Client] = []
 
-    async def connect(app: RefApp, token: str | None, transports: list[str] | None = None, client: Client | None = None) -> Client:
+    async def connect(
+        app: RefApp,
+        token: str | None,
+        transports: list[str] | None = None,
+        client: Client | None = None,
+    ) -> Client:
         client = client or Client()
         made.append(client)
         auth = {"token": token} if token is not None else None

@@ -33,7 +33,9 @@ async def test_login_gives_a_token_and_rejects_a_wrong_password(ref_app: RefApp,
 
 
 @pytest.mark.parametrize(("token", "reason"), [(None, "no token"), ("forged.token.value", "invalid token")])
-async def test_socket_without_a_valid_token_is_refused(ref_app: RefApp, clients: Any, token: str | None, reason: str) -> None:
+async def test_socket_without_a_valid_token_is_refused(
+    ref_app: RefApp, clients: Any, token: str | None, reason: str
+) -> None:
     client = Client()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await clients(ref_app, token, client=client)
@@ -57,13 +59,19 @@ async def test_chat_reaches_every_tab_of_both_participants_and_nobody_else(
     alice_token, _ = await login(http, ref_app, "alice")
     bob_token, bob_id = await login(http, ref_app, "bob")
     carol_token, _ = await login(http, ref_app, "carol")
-    alice_tab1, alice_tab2 = await clients(ref_app, alice_token), await clients(ref_app, alice_token)
+    alice_tab1, alice_tab2 = (
+        await clients(ref_app, alice_token),
+        await clients(ref_app, alice_token),
+    )
     bob = await clients(ref_app, bob_token, ["polling"])
     carol = await clients(ref_app, carol_token)
     ack = await alice_tab1.sio.call("chat:message", {"to": bob_id, "text": "room test", "client_id": "c1"})
     message_id = ack["message"]["id"]
     for client in (alice_tab1, alice_tab2, bob):
-        await until(lambda c=client: any(m["id"] == message_id for m in c.received("chat:message")), "the message")
+        await until(
+            lambda c=client: any(m["id"] == message_id for m in c.received("chat:message")),
+            "the message",
+        )
     # Carol's socket is live (she gets her own pong) but saw no chat.
     await carol.sio.emit("health:ping", {"id": 1, "ts": 0})
     await until(lambda: carol.received("health:pong"), "carol's pong")
@@ -88,7 +96,11 @@ async def test_order_updates_are_broadcast_and_resync_reads_return_what_was_miss
     async with http.delete(f"{ref_app.url}/api/orders/{order['id']}", headers=headers) as resp:
         assert (await resp.json())["deleted"] is True
     await until(lambda: len(watcher.received("orders:update")) == 3, "three order updates")
-    assert [u["status"] for u in watcher.received("orders:update")] == ["new", "accepted", "accepted"]
+    assert [u["status"] for u in watcher.received("orders:update")] == [
+        "new",
+        "accepted",
+        "accepted",
+    ]
     async with http.get(f"{ref_app.url}/api/orders?since_version={start_version}", headers=headers) as resp:
         changed = await resp.json()
     # Resync returns each order once, at its latest version: the tombstone included.
@@ -101,7 +113,9 @@ async def test_chat_resync_reads_since_an_id(ref_app: RefApp, http: aiohttp.Clie
     headers = {"Authorization": f"Bearer {token}"}
     ids = []
     for text in ("one", "two", "three"):
-        async with http.post(f"{ref_app.url}/api/chat/messages", json={"to": carol_id, "text": text}, headers=headers) as resp:
+        async with http.post(
+            f"{ref_app.url}/api/chat/messages", json={"to": carol_id, "text": text}, headers=headers
+        ) as resp:
             ids.append((await resp.json())["message"]["id"])
     async with http.get(f"{ref_app.url}/api/chat/messages?since_id={ids[0]}", headers=headers) as resp:
         assert [m["text"] for m in await resp.json()] == ["two", "three"]
@@ -111,7 +125,11 @@ async def test_messages_orders_and_tokens_survive_a_restart(ref_app: RefApp, htt
     token, _ = await login(http, ref_app, "alice")
     _, bob_id = await login(http, ref_app, "bob")
     headers = {"Authorization": f"Bearer {token}"}
-    async with http.post(f"{ref_app.url}/api/chat/messages", json={"to": bob_id, "text": "persisted"}, headers=headers) as resp:
+    async with http.post(
+        f"{ref_app.url}/api/chat/messages",
+        json={"to": bob_id, "text": "persisted"},
+        headers=headers,
+    ) as resp:
         message_id = (await resp.json())["message"]["id"]
     await asyncio.to_thread(ref_app.restart)
     async with http.get(f"{ref_app.url}/api/chat/messages?since_id={message_id - 1}", headers=headers) as resp:
@@ -119,7 +137,9 @@ async def test_messages_orders_and_tokens_survive_a_restart(ref_app: RefApp, htt
         assert [m["text"] for m in await resp.json()] == ["persisted"]
 
 
-async def test_health_ping_gets_a_pong_echoing_id_and_timestamp(ref_app: RefApp, http: aiohttp.ClientSession, clients: Any) -> None:
+async def test_health_ping_gets_a_pong_echoing_id_and_timestamp(
+    ref_app: RefApp, http: aiohttp.ClientSession, clients: Any
+) -> None:
     token, _ = await login(http, ref_app, "alice")
     client: Client = await clients(ref_app, token)
     await client.sio.emit("health:ping", {"id": 7, "ts": 123.5})
@@ -155,7 +175,8 @@ async def test_faults_switch_behaviour(start_app: Any, http: aiohttp.ClientSessi
     _, bob_id = await login(http, app, "bob")
     alice = await clients(app, token)
     ack = await alice.sio.call("chat:message", {"to": alice_id, "text": "as bob", "sender_id": bob_id})
-    assert ack["ok"] is True and ack["message"]["sender_id"] == bob_id
+    assert ack["ok"] is True
+    assert ack["message"]["sender_id"] == bob_id
     async with http.get(f"{app.url}/sw.js") as resp:
         assert "const INTERCEPT_SOCKET = true;" in await resp.text()
 

@@ -16,7 +16,12 @@ import pytest
 from tests.reference_app.conftest import RefApp
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-ACCOUNTS = {"RV_USER_A": "alice", "RV_USER_A_PASSWORD": "pw-a", "RV_USER_B": "bob", "RV_USER_B_PASSWORD": "pw-b"}
+ACCOUNTS = {
+    "RV_USER_A": "alice",
+    "RV_USER_A_PASSWORD": "pw-a",
+    "RV_USER_B": "bob",
+    "RV_USER_B_PASSWORD": "pw-b",
+}
 
 
 def free_port() -> int:
@@ -31,9 +36,14 @@ def fake_server() -> Iterator[object]:
 
     def start(kind: str) -> int:
         port = free_port()
-        process = subprocess.Popen([sys.executable, str(FIXTURES / "fake_servers.py"), kind, str(port)], stdout=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, str(FIXTURES / "fake_servers.py"), kind, str(port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         started.append(process)
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
         return port
 
     yield start
@@ -47,7 +57,11 @@ def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[
     start = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "realtime_verify.cli", "run", "--output", str(output), *args],
-        capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
     )
     elapsed = time.monotonic() - start
     summary_path = output / "summary.json"
@@ -74,7 +88,8 @@ def test_an_unusable_target_ends_the_run_with_exit_3_within_10_s(
     assert elapsed < 10, f"took {elapsed:.1f} s"
     assert line in output
     assert "Traceback" not in output
-    assert summary["verdict"] == "UNREACHABLE" and line in str(summary["error"])
+    assert summary["verdict"] == "UNREACHABLE"
+    assert line in str(summary["error"])
 
 
 def test_missing_or_wrong_accounts_are_a_usage_error(tmp_path: Path) -> None:
@@ -98,10 +113,16 @@ def test_missing_or_wrong_accounts_are_a_usage_error(tmp_path: Path) -> None:
     ("profile_text", "line"),
     [
         ("[target\nbase_url = 1", "is not valid TOML"),
-        ("[target]\nbase_ur = 'https://x.example'", "unknown key target.base_ur. Did you mean 'base_url'?"),
+        (
+            "[target]\nbase_ur = 'https://x.example'",
+            "unknown key target.base_ur. Did you mean 'base_url'?",
+        ),
         ("[budget]\nchat_p95_ms = 1", "unknown section [budget]. Did you mean 'budgets'?"),
         ("[budgets]\nchat_p95_ms = 'fast'", "budgets.chat_p95_ms must be a number, got 'fast'"),
-        ("[target]\nbase_url = 'ftp://x.example'", "target.base_url must be an absolute http:// or https:// URL"),
+        (
+            "[target]\nbase_url = 'ftp://x.example'",
+            "target.base_url must be an absolute http:// or https:// URL",
+        ),
     ],
 )
 def test_a_bad_profile_is_one_clear_line_and_exit_2(tmp_path: Path, profile_text: str, line: str) -> None:

@@ -79,7 +79,9 @@ def test_fault_fails_exactly_its_checks(fault: Fault, tmp_path: Path) -> None:
     failed = {check_id for check_id, check in statuses.items() if check["status"] == "failed"}
     context = f"fault {fault.name}: failed {sorted(failed)}\n{stdout[-4000:]}"
     assert code == 1, context
-    assert set(fault.breaks) <= failed, f"these checks should have failed: {sorted(set(fault.breaks) - failed)}; {context}"
+    assert set(fault.breaks) <= failed, (
+        f"these checks should have failed: {sorted(set(fault.breaks) - failed)}; {context}"
+    )
     unexpected = failed - set(fault.breaks) - set(fault.may_break)
     assert not unexpected, f"these checks should have passed: {sorted(unexpected)}; {context}"
     check_id, words = CAUSE[fault.name]

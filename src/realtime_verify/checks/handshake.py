@@ -91,7 +91,10 @@ def check_open_packet(handshake: Handshake, origin: str) -> dict[str, Any]:
             f"the open packet offers upgrades {packet.get('upgrades')}, not websocket: clients stay on long-polling",
             fix="allow upgrades on the server (python-socketio: allow_upgrades=True, the default)",
         )
-    return {"pingInterval_ms": packet.get("pingInterval"), "pingTimeout_ms": packet.get("pingTimeout")}
+    return {
+        "pingInterval_ms": packet.get("pingInterval"),
+        "pingTimeout_ms": packet.get("pingTimeout"),
+    }
 
 
 def check_ping_fits_timeouts(
@@ -113,8 +116,15 @@ def check_ping_fits_timeouts(
     if nginx_read_s is not None and silence >= nginx_read_s:
         where = f" ({nginx_where})" if nginx_where else ""
         problems.append(f"nginx's proxy_read_timeout of {nginx_read_s:g} s{where}")
-        fixes.append(f"set proxy_read_timeout in the socket location above {silence:g} s (e.g. {max(2 * silence, 60):g}s)")
-    metrics = {"pingInterval_s": interval, "pingTimeout_s": timeout, "edge_idle_s": edge_idle_s, "nginx_read_s": nginx_read_s}
+        fixes.append(
+            f"set proxy_read_timeout in the socket location above {silence:g} s (e.g. {max(2 * silence, 60):g}s)"
+        )
+    metrics = {
+        "pingInterval_s": interval,
+        "pingTimeout_s": timeout,
+        "edge_idle_s": edge_idle_s,
+        "nginx_read_s": nginx_read_s,
+    }
     if problems:
         cut = " — quiet sockets get cut every ping" if edge_idle_s is not None and interval >= edge_idle_s else ""
         raise CheckFailure(
@@ -133,9 +143,16 @@ def check_upgrade(probe: UpgradeProbe) -> dict[str, Any]:
     if probe.status == 101 and probe.first_message and probe.first_message.startswith("0{"):
         return {"status": 101}
     if probe.status == 101:
-        raise CheckFailure("HS-003", f"{probe.url} upgraded but sent no Engine.IO open packet (got {probe.first_message!r})")
+        raise CheckFailure(
+            "HS-003",
+            f"{probe.url} upgraded but sent no Engine.IO open packet (got {probe.first_message!r})",
+        )
     if probe.challenged:
-        raise CheckFailure("HS-003", f"the WebSocket upgrade to {probe.url} was challenged (HTTP {probe.status})", fix=CHALLENGE_FIX)
+        raise CheckFailure(
+            "HS-003",
+            f"the WebSocket upgrade to {probe.url} was challenged (HTTP {probe.status})",
+            fix=CHALLENGE_FIX,
+        )
     if probe.status is None:
         raise CheckFailure("HS-003", f"the WebSocket upgrade to {probe.url} failed: {probe.error}")
     from realtime_verify.checks.realtime import UPGRADE_FIX
@@ -150,7 +167,10 @@ def check_upgrade(probe: UpgradeProbe) -> dict[str, Any]:
 
 def check_not_challenged(handshake: Handshake, probe: UpgradeProbe) -> None:
     """HS-004: neither the polling handshake nor the upgrade is challenged."""
-    for name, challenged, status in (("polling handshake", handshake.challenged, handshake.status), ("WebSocket upgrade", probe.challenged, probe.status)):
+    for name, challenged, status in (
+        ("polling handshake", handshake.challenged, handshake.status),
+        ("WebSocket upgrade", probe.challenged, probe.status),
+    ):
         if challenged:
             raise CheckFailure(
                 "HS-004",
@@ -162,7 +182,10 @@ def check_not_challenged(handshake: Handshake, probe: UpgradeProbe) -> None:
 
 def check_not_cached(handshake: Handshake, probe: UpgradeProbe) -> dict[str, Any]:
     """HS-005: the socket path is not cached (cf-cache-status DYNAMIC, BYPASS or absent)."""
-    statuses = {"polling": handshake.headers.get("cf-cache-status"), "websocket": probe.headers.get("cf-cache-status")}
+    statuses = {
+        "polling": handshake.headers.get("cf-cache-status"),
+        "websocket": probe.headers.get("cf-cache-status"),
+    }
     cached = {k: v for k, v in statuses.items() if v and v.upper() in CACHED_STATUSES}
     if cached:
         raise CheckFailure(
@@ -176,7 +199,11 @@ def check_not_cached(handshake: Handshake, probe: UpgradeProbe) -> dict[str, Any
 
 def check_cf_ray(handshake: Handshake, probe: UpgradeProbe) -> dict[str, Any]:
     """HS-006: responses on the socket path carry cf-ray (the traffic really goes through Cloudflare)."""
-    missing = [name for name, headers in (("polling", handshake.headers), ("websocket", probe.headers)) if "cf-ray" not in headers and headers]
+    missing = [
+        name
+        for name, headers in (("polling", handshake.headers), ("websocket", probe.headers))
+        if "cf-ray" not in headers and headers
+    ]
     if missing:
         raise CheckFailure(
             "HS-006",

@@ -52,7 +52,11 @@ def diagnose_connection(snapshot: dict[str, Any], status_text: str, console: Seq
 
 
 def check_websocket_transport(
-    snapshot: dict[str, Any], expected_ws_url: str, page_name: str, status_text: str, console: Sequence[str]
+    snapshot: dict[str, Any],
+    expected_ws_url: str,
+    page_name: str,
+    status_text: str,
+    console: Sequence[str],
 ) -> dict[str, Any]:
     """RT-001: the page's socket is an open WebSocket to the expected URL, past the upgrade."""
     expected = urlsplit(expected_ws_url)
@@ -73,8 +77,9 @@ def check_websocket_transport(
             "RT-001",
             f"{page_name}: no open WebSocket on {expected.path}: {diagnosis}"
             + (" — the socket silently stays on long-polling" if stuck_on_polling else ""),
-            fix=UPGRADE_FIX if stuck_on_polling or attempts else
-            "make the page open its socket (NEXT_PUBLIC_ENABLE_WEBSOCKETS=true, a wss:// URL, the right path)",
+            fix=UPGRADE_FIX
+            if stuck_on_polling or attempts
+            else "make the page open its socket (NEXT_PUBLIC_ENABLE_WEBSOCKETS=true, a wss:// URL, the right path)",
         )
     ws = live[-1]
     if not (ws.get("upgraded") or ws.get("openPacket")):

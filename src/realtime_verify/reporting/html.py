@@ -10,7 +10,8 @@ from realtime_verify.reporting.summary import RunReport
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
 .passed{color:#176b1c}.failed{color:#a40000;font-weight:600}.skipped{color:#777}
 .verdict{font-size:1.2rem;padding:.4rem .8rem;border-radius:.3rem;display:inline-block}
 .v-PASSED{background:#d7f5d9}.v-FAILED,.v-UNREACHABLE,.v-ERROR{background:#f8d0d0}.v-NOTHING{background:#eee}
@@ -26,14 +27,16 @@ def render_html(report: RunReport) -> str:
     versions = ", ".join(f"{escape(k)} {escape(v)}" for k, v in report.versions.items())
     settings = "".join(f"<li><code>{escape(line)}</code></li>" for line in report.settings) or "<li>defaults</li>"
     faults = f"<p>Faults switched on: <code>{escape(', '.join(report.faults))}</code></p>" if report.faults else ""
+    counts = report.counts
+    title = f"realtime-verify {escape(report.verdict)}: {escape(report.target)}"
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>realtime-verify {escape(report.verdict)}: {escape(report.target)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>{STYLE}</style></head><body>
 <h1>realtime-verify: {escape(report.target)}</h1>
 <p><span class="verdict {verdict_class}">{escape(report.verdict)}</span>
  &nbsp;profile <b>{escape(report.run_profile)}</b>, run <code>{escape(report.run_id)}</code>,
  {escape(report.started)} → {escape(report.finished)} ({report.duration_s:g} s);
- {report.counts.get("passed", 0)} passed, {report.counts.get("failed", 0)} failed, {report.counts.get("skipped", 0)} skipped</p>
+ {counts.get("passed", 0)} passed, {counts.get("failed", 0)} failed, {counts.get("skipped", 0)} skipped</p>
 {faults}
 {_error(report)}
 <h2>Checks</h2>
@@ -47,7 +50,8 @@ def render_html(report: RunReport) -> str:
 <p class="muted">{versions}</p>
 <ul>{settings}</ul>
 <h2>Sign-off</h2>
-<table class="sign"><tr><th>Name</th><th>Role</th><th>Date</th><th>Signature</th></tr><tr><td></td><td></td><td></td><td></td></tr></table>
+<table class="sign"><tr><th>Name</th><th>Role</th><th>Date</th><th>Signature</th></tr>
+<tr><td></td><td></td><td></td><td></td></tr></table>
 </body></html>
 """
 

@@ -42,7 +42,10 @@ class Redactor:
         """Rewrite every text member of a zip (a Playwright trace) with secrets redacted."""
         with tempfile.NamedTemporaryFile(delete=False, dir=path.parent, suffix=".zip") as handle:
             temp = Path(handle.name)
-        with zipfile.ZipFile(path) as source, zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as target:
+        with (
+            zipfile.ZipFile(path) as source,
+            zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as target,
+        ):
             for member in source.infolist():
                 data = source.read(member)
                 try:

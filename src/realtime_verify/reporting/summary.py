@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from realtime_verify.errors import EXIT_FAILED, EXIT_PASSED, EXIT_UNREACHABLE, CheckFailure, RealtimeVerifyError
+from realtime_verify.errors import (
+    EXIT_FAILED,
+    EXIT_PASSED,
+    EXIT_UNREACHABLE,
+    CheckFailure,
+    RealtimeVerifyError,
+)
 from realtime_verify.reporting.redact import Redactor
 
 
@@ -178,7 +184,11 @@ def write_reports(report: RunReport, output: Path) -> list[Path]:
         "target": report.target,
         "verdict": report.verdict,
         "counts": report.counts,
-        "latency": {s["segment"]: {k: s.get(k) for k in ("n", "p50_ms", "p95_ms", "max_ms")} for r in report.checks for s in r.latency},
+        "latency": {
+            s["segment"]: {k: s.get(k) for k in ("n", "p50_ms", "p95_ms", "max_ms")}
+            for r in report.checks
+            for s in r.latency
+        },
         "failed": [r.check_id for r in report.checks if r.status == "failed"],
     }
     with history.open("a") as handle:
