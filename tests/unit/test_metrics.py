@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from realtime_verify.errors import CheckFailure
+from realtime_verify.metrics import LatencySeries, Markers, format_table, percentile
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 95) == pytest.approx(95.05)
+    assert percentile([3.0], 95) == 3.0
+    with pytest.raises(ValueError, match="no samples"):
+        percentile([], 50)
+
+
+def test_p95_over_budget_fails_with_the_numbers() -> None:
+    series = LatencySeries("chat A→B", [5.0] * 18 + [400.0, 500.0])
+    series.check_p95("RT-002", 500, "fix")
+    with pytest.raises(CheckFailure) as raised:
+        series.check_p95("RT-002", 100, "find the slow hop")
+    failure = raised.value
+    assert failure.check_id == "RT-002"
+    assert "p95 405.0 ms is over the budget of 100 ms" in failure.message
+    assert failure.metrics["n"] == 20
+    assert failure.fix == "find the slow hop"
+
+
+def test_markers_are_unique_and_carry_the_run_id() -> None:
+    markers = Markers("abc123")
+    assert [markers.next() for _ in range(3)] == ["rv-abc123-1", "rv-abc123-2", "rv-abc123-3"]
+    assert Markers().run_id != Markers().run_id
+
+
+def test_table_lines_align() -> None:
+    lines = format_table([LatencySeries("a", [1.0, 2.0]).summary(), LatencySeries("longer name", [3.0]).summary()])
+    assert lines[0].startswith("segment    ")
+    assert len({len(line) for line in lines}) == 1
