@@ -3,6 +3,7 @@
     realtime-verify run [--target PROFILE|URL] [--profile smoke|signoff|nightly] [--fault NAME] [-- pytest args]
     realtime-verify serve [--fault NAME] [--production-timers]
     realtime-verify serve --list-faults
+    realtime-verify audit [--target PROFILE|URL] [--env-file F] [--k8s F] [--nginx F] [--site URL] [--cloudflare]
     realtime-verify report [reports/summary.json]
 
 Exit codes: 0 all passed, 1 a check failed, 2 usage or configuration error, 3 target unreachable.
@@ -17,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from realtime_verify.config import Profile
 from realtime_verify.errors import EXIT_FAILED, EXIT_USAGE, RealtimeVerifyError, UsageError
 from realtime_verify.faults import FAULTS, resolve_faults
 from realtime_verify.stack import StackConfig, StackInfo, Timers
@@ -117,6 +119,49 @@ async def _serve(config: StackConfig) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from realtime_verify.audit import AuditInputs, run_audit
+    from realtime_verify.checks.audit import exit_code, format_table
+    from realtime_verify.config import parse_overrides, profile_from_target_option
+
+    profile = profile_from_target_option(args.target, overrides=parse_overrides(args.set))
+    inputs = AuditInputs.from_profile(profile, cloudflare=True if args.cloudflare else None)
+    if args.env_file:
+        inputs.env_files = [Path(p) for p in args.env_file]
+    if args.k8s:
+        inputs.k8s = [Path(p) for p in args.k8s]
+    if args.nginx:
+        inputs.nginx = Path(args.nginx)
+    if args.site:
+        inputs.site_url = args.site
+    inputs.zone = args.zone
+    ping = asyncio.run(_live_ping(profile)) if profile.target.base_url and not args.offline else None
+    results = run_audit(profile, inputs, ping=ping)
+    data = {"target": profile.target.base_url, "checks": [r.to_dict() for r in results]}
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "audit.json").write_text(json.dumps(data, indent=2) + "\n")
+    if args.format == "json":
+        print(json.dumps(data, indent=2))
+    else:
+        print(format_table(results))
+    return exit_code(results)
+
+
+async def _live_ping(profile: Profile) -> tuple[float, float, str] | None:
+    """pingInterval and pingTimeout from the live target's handshake, if it answers."""
+    from realtime_verify.net import NetworkOptions
+    from realtime_verify.target import fetch_handshake
+
+    try:
+        handshake = await fetch_handshake(profile, NetworkOptions(resolve=profile.target.resolve), timeout_s=5)
+    except RealtimeVerifyError:
+        return None
+    if handshake.ping_interval_s is None or handshake.ping_timeout_s is None:
+        return None
+    return handshake.ping_interval_s, handshake.ping_timeout_s, f"the live handshake of {profile.target.base_url}"
+
+
 def describe_stack(info: StackInfo) -> list[str]:
     """What `serve` prints: where the stack answers and how to point a browser or a script at it."""
     timers = info.timers
@@ -198,6 +243,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--production-timers", action="store_true", help="production ping/heartbeat/timeouts")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 
+    audit = sub.add_parser("audit", help="audit env vars, the nginx proxy block and Cloudflare settings (read-only)")
+    audit.add_argument(
+        "--target", help="a target profile (.toml) whose [config_files] and [cloudflare] name what to audit"
+    )
+    audit.add_argument("--env-file", action="append", default=[], metavar="F", help=".env file (repeatable)")
+    audit.add_argument("--k8s", action="append", default=[], metavar="F", help="Kubernetes manifest (repeatable)")
+    audit.add_argument("--nginx", metavar="F", help="nginx conf (includes are followed)")
+    audit.add_argument("--site", metavar="URL", help="the public site the env vars serve (judges scheme and host)")
+    audit.add_argument(
+        "--cloudflare", action="store_true", help="audit the Cloudflare zone (token from the profile's token_env)"
+    )
+    audit.add_argument("--zone", help="Cloudflare zone id or name (else the profile's)")
+    audit.add_argument("--format", choices=["table", "json"], default="table")
+    audit.add_argument("--offline", action="store_true", help="do not ask the live target for its ping timers")
+    audit.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a profile setting"
+    )
+    audit.add_argument("--output", default="reports", help="where audit.json goes (default: reports)")
+
     report = sub.add_parser("report", help="re-render report.html from a summary.json")
     report.add_argument("summary", nargs="?", default="reports/summary.json")
     return parser
@@ -215,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args, passthrough)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "audit":
+            return cmd_audit(args)
         if args.command == "report":
             return cmd_report(args)
     except RealtimeVerifyError as error:

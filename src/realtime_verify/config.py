@@ -106,6 +106,9 @@ class BudgetsSection:
     chat_samples: int = 30  # per direction
     reconnect_s: float = 10.0
     heartbeat_interval_s: float = 30.0
+    # The server's ping timers, for the nginx audit when no live handshake says them.
+    ping_interval_s: float = 25.0
+    ping_timeout_s: float = 20.0
     edge_idle_timeout_s: float = 100.0  # Cloudflare's WebSocket idle cut, about 100 s
     nginx_read_timeout_s: float | None = None  # known from [config_files] nginx when given
 
@@ -135,6 +138,7 @@ class ConfigFilesSection:
     k8s: list[str] = field(default_factory=list)
     nginx: str | None = None
     site_url: str | None = None  # the public site the env vars serve (default: base_url)
+    allowed_hosts: list[str] = field(default_factory=list)  # other hosts the socket URL may use
 
 
 SECTIONS: dict[str, type] = {
@@ -417,6 +421,17 @@ def _check_url(where: str, value: str, *, ws: bool = False) -> None:
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.hostname:
         raise ConfigError(f"{where} must be an absolute {' or '.join(s + '://' for s in schemes)} URL, got {value!r}")
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    """`--set section.key=value` items as a dict; a malformed item is a ConfigError."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. budgets.chat_p95_ms=200")
+        overrides[key.strip()] = value
+    return overrides
 
 
 def profile_from_target_option(

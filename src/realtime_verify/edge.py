@@ -11,7 +11,8 @@ while connections are open, to:
 - answer the socket path with a challenge page (403, `cf-mitigated: challenge`);
 - mark socket-path responses as cached (`cf-cache-status: HIT`);
 - close connections idle for longer than its idle timeout (Cloudflare's is about 100 s);
-- forward without any Cloudflare header, as a DNS-only (grey-cloud) record would.
+- forward without any Cloudflare header, as a DNS-only (grey-cloud) record would;
+- refuse WebSocket upgrades, as a zone with WebSockets off does.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class EdgeBehaviour:
     cloudflare_headers: bool = True
     latency_ms: float = 0.0
     idle_timeout_s: float | None = 100.0
+    websockets: bool = True  # off: upgrade requests reach the origin without their upgrade headers
 
 
 @dataclass
@@ -352,7 +354,11 @@ class _EdgeConnection:
             self.upstream = h11.Connection(h11.CLIENT)
 
     def _forwarded_request(self, request: h11.Request, ray: str) -> h11.Request:
-        headers = [(k, v) for k, v in request.headers if k not in (b"x-forwarded-proto",)]
+        dropped = {b"x-forwarded-proto"}
+        if not self.edge.behaviour.websockets:
+            # The zone's WebSockets setting is off: the upgrade never reaches the origin.
+            dropped |= {b"upgrade", b"connection"}
+        headers = [(k, v) for k, v in request.headers if k not in dropped]
         headers.append((b"x-forwarded-proto", b"https"))
         if self.edge.behaviour.cloudflare_headers:
             headers += [

@@ -37,38 +37,52 @@ _CATALOGUE = [
         "nginx-no-upgrade",
         "nginx",
         "the socket location forwards no Upgrade/Connection headers: clients silently stay on polling",
-        ("HS-003", "RT-001"),
+        ("HS-003", "RT-001", "NGX-003"),
+    ),
+    Fault(
+        "nginx-http-1.0",
+        "nginx",
+        # Measured: uvicorn still accepts the upgrade over HTTP/1.0, so only the audit sees it here;
+        # servers that insist on HTTP/1.1 for an upgrade (many do) leave clients on polling.
+        "the socket location lost proxy_http_version 1.1: nginx speaks HTTP/1.0 to the app",
+        ("NGX-002",),
     ),
     Fault(
         "nginx-short-read-timeout",
         "nginx",
         "proxy_read_timeout is below pingInterval + pingTimeout: one late ping gets a socket cut",
-        ("HS-002",),
+        ("HS-002", "NGX-004"),
     ),
     Fault(
         "nginx-host-without-port",
         "nginx",
         "proxy_set_header Host $host drops the port: python-engineio rejects the browser's Origin",
-        ("HS-001", "HS-003", *_PAGE_SOCKET),
+        ("HS-001", "HS-003", *_PAGE_SOCKET, "NGX-005"),
     ),
     # the app's environment -----------------------------------------------------------------------
     Fault(
         "insecure-socket-url",
         "env",
         "NEXT_PUBLIC_WEBSOCKET_URL is ws:// on an https site: browsers block it as mixed content",
-        _PAGE_SOCKET,
+        (*_PAGE_SOCKET, "ENV-002"),
     ),
     Fault(
         "websockets-disabled",
         "env",
         "NEXT_PUBLIC_ENABLE_WEBSOCKETS is false: the page never opens its socket",
-        _PAGE_SOCKET,
+        (*_PAGE_SOCKET, "ENV-001"),
     ),
     Fault(
         "socket-path-mismatch",
         "env",
         "NEXT_PUBLIC_WEBSOCKET_PATH names a path the server does not serve (/ws)",
-        _PAGE_SOCKET,
+        (*_PAGE_SOCKET, "ENV-002"),
+    ),
+    Fault(
+        "env-sources-disagree",
+        "env",
+        "the Kubernetes ConfigMap still holds an old NEXT_PUBLIC_WEBSOCKET_URL the .env no longer has",
+        ("ENV-003",),
     ),
     # timers --------------------------------------------------------------------------------------
     Fault(
@@ -82,13 +96,19 @@ _CATALOGUE = [
         "edge-challenge-socket",
         "edge",
         "a WAF rule challenges /socket.io/ (403 with cf-mitigated: challenge): nothing connects",
-        ("HS-001", "HS-002", "HS-003", "HS-004", "HS-007", *_PAGE_SOCKET, "RT-006"),
+        ("HS-001", "HS-002", "HS-003", "HS-004", "HS-007", *_PAGE_SOCKET, "RT-006", "CF-002"),
     ),
     Fault(
         "edge-cache-socket",
         "edge",
         "a cache rule covers /socket.io/ (cf-cache-status: HIT)",
-        ("HS-005",),
+        ("HS-005", "CF-005"),
+    ),
+    Fault(
+        "edge-websockets-off",
+        "edge",
+        "the zone's WebSockets setting is off: upgrades never reach the origin, clients stay on polling",
+        ("HS-003", "RT-001", "CF-001"),
     ),
     Fault(
         "edge-dns-only",

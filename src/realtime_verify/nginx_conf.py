@@ -146,6 +146,11 @@ def _no_upgrade(directives: list[Directive], context: FaultContext) -> None:
         ]
 
 
+def _http_1_0(directives: list[Directive], context: FaultContext) -> None:
+    for location in socket_locations(directives, context.socket_path):
+        location["block"] = [d for d in location["block"] if d["directive"] != "proxy_http_version"]
+
+
 def _short_read_timeout(directives: list[Directive], context: FaultContext) -> None:
     # Between pingInterval and pingInterval + pingTimeout: on-time pings keep sockets up, one late
     # ping gets them cut. The usual shape of this bug, and deterministic enough for a self-test.
@@ -162,6 +167,7 @@ def _host_without_port(directives: list[Directive], context: FaultContext) -> No
 
 NGINX_FAULTS: dict[str, Callable[[list[Directive], FaultContext], None]] = {
     "nginx-no-upgrade": _no_upgrade,
+    "nginx-http-1.0": _http_1_0,
     "nginx-short-read-timeout": _short_read_timeout,
     "nginx-host-without-port": _host_without_port,
 }

@@ -29,7 +29,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from realtime_verify.browser import find_chromium, instrumentation_script, launch_chromium
-from realtime_verify.config import Profile, describe, profile_from_target_option
+from realtime_verify.config import Profile, describe, parse_overrides, profile_from_target_option
 from realtime_verify.errors import (
     EXIT_USAGE,
     CheckFailure,
@@ -152,7 +152,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "check(id): the check (e.g. RT-002) a test verifies")
+    config.addinivalue_line("markers", "check(id, title=None): the check (e.g. RT-002) a test verifies")
     for name in PROFILES:
         config.addinivalue_line("markers", f"{name}: part of the {name} profile")
     try:
@@ -164,12 +164,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _resolve_settings(config: pytest.Config) -> RunSettings:
-    overrides = {}
-    for item in config.getoption("rv_set"):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. budgets.chat_p95_ms=200")
-        overrides[key.strip()] = value
+    overrides = parse_overrides(config.getoption("rv_set"))
     profile = profile_from_target_option(config.getoption("target"), overrides=overrides)
     faults = tuple(config.getoption("fault"))
     if faults and not profile.embedded:
@@ -222,7 +217,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # Fixtures ----------------------------------------------------------------------------------------
 
 
-def _abort(state: RunState, error: RealtimeVerifyError) -> None:
+def abort_run(state: RunState, error: RealtimeVerifyError) -> None:
     """Setup, usage and unreachable-target errors end the run with their exit code and one line."""
     state.abort = error
     pytest.exit(f"realtime-verify: {error}", returncode=error.exit_code)
@@ -247,10 +242,10 @@ async def rv_target(rv_settings: RunSettings, rv_run: RunState) -> AsyncIterator
     try:
         target = await prepare_target(rv_settings.profile, StackConfig(faults=rv_settings.faults))
     except RealtimeVerifyError as error:
-        _abort(rv_run, error)
+        abort_run(rv_run, error)
         raise  # unreachable: pytest.exit raised
     rv_run.target = target
-    rv_run.redactor.add(*(c.password for c in target.credentials.values()))
+    rv_run.redactor.add(*(c.password for c in target.credentials.values()), *target.extra_env.values())
     _record_session_value(rv_run, "target_ready_s", round(time.monotonic() - started, 2))
     try:
         yield target
@@ -269,7 +264,7 @@ async def rv_browser(rv_settings: RunSettings, rv_target: Target, rv_run: RunSta
             choice = find_chromium(playwright, rv_settings.browser_path)
             browser = await launch_chromium(playwright, choice, rv_target.network, headed=rv_settings.headed)
         except RealtimeVerifyError as error:
-            _abort(rv_run, error)
+            abort_run(rv_run, error)
             raise
         rv_run.browser_version = f"Chromium {browser.version} ({choice.how})"
         yield browser
@@ -457,6 +452,9 @@ def pytest_runtest_makereport(
 
 
 def _title(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("check")
+    if marker is not None and "title" in marker.kwargs:
+        return str(marker.kwargs["title"])
     doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
     return doc.strip().splitlines()[0] if doc.strip() else item.name
 

@@ -106,6 +106,11 @@ class StackInfo:
     workdir: str
     nginx_conf: str
     env_file: str
+    k8s_file: str
+    cf_api_url: str
+    cf_zone_id: str
+    cf_zone_name: str
+    cf_token: str
     pids: dict[str, int]
 
     @property

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import ctypes
 import importlib.util
+import json
 import logging
 import os
 import secrets
@@ -32,6 +33,7 @@ import trustme
 from aiohttp import web
 
 from realtime_verify.edge import EdgeBehaviour, EdgeEmulator
+from realtime_verify.edge_zone import zone_response
 from realtime_verify.errors import RealtimeVerifyError, SetupError, TargetUnreachable
 from realtime_verify.faults import in_layer, resolve_faults
 from realtime_verify.net import NetworkOptions, spki_sha256
@@ -148,6 +150,9 @@ class Supervisor:
         self.info: StackInfo | None = None
         self.app_version = config.app_version
         self._stopped = asyncio.Event()
+        # The edge's emulated Cloudflare zone, audited through the SDK like a real one.
+        self.zone_id = secrets.token_hex(16)
+        self.cf_token = secrets.token_urlsafe(24)
 
     # Start ---------------------------------------------------------------------------------------
 
@@ -180,6 +185,7 @@ class Supervisor:
                 challenge_socket="edge-challenge-socket" in self.edge_faults,
                 cache_socket="edge-cache-socket" in self.edge_faults,
                 cloudflare_headers="edge-dns-only" not in self.edge_faults,
+                websockets="edge-websockets-off" not in self.edge_faults,
                 idle_timeout_s=timers.edge_idle_timeout_s,
             ),
         )
@@ -189,7 +195,10 @@ class Supervisor:
         users = {name: secrets.token_urlsafe(12) for name in USERS}
         env_file = self.workdir / "app.env"
         app_env = self._app_env(base_url, users)
-        env_file.write_text("".join(f"{k}={v}\n" for k, v in app_env.items() if k.startswith("NEXT_PUBLIC_")))
+        public = {k: v for k, v in app_env.items() if k.startswith("NEXT_PUBLIC_")}
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in public.items()))
+        k8s_file = self.workdir / "web-configmap.yaml"
+        k8s_file.write_text(self._configmap(public))
         self.app = Child(
             "reference app",
             [
@@ -251,6 +260,11 @@ class Supervisor:
             workdir=str(self.workdir),
             nginx_conf=str(self.workdir / "app.conf"),
             env_file=str(env_file),
+            k8s_file=str(k8s_file),
+            cf_api_url=f"http://127.0.0.1:{control_port}/client/v4",
+            cf_zone_id=self.zone_id,
+            cf_zone_name=config.hostname,
+            cf_token=self.cf_token,
             pids={"supervisor": os.getpid(), "app": self.app.pid, "nginx": self.nginx.pid},
         )
         logger.info("stack ready in %.2f s at %s", time.monotonic() - started, base_url)
@@ -278,6 +292,15 @@ class Supervisor:
             "NEXT_PUBLIC_WEBSOCKET_URL": socket_url,
             "NEXT_PUBLIC_WEBSOCKET_PATH": "/ws" if "socket-path-mismatch" in self.env_faults else "/socket.io",
         }
+
+    def _configmap(self, public: dict[str, str]) -> str:
+        """The same public settings as a Kubernetes ConfigMap: a second source the audit compares."""
+        values = dict(public)
+        if "env-sources-disagree" in self.env_faults:
+            # A ConfigMap nobody updated when the socket moved behind the edge's port.
+            values["NEXT_PUBLIC_WEBSOCKET_URL"] = f"wss://{self.config.hostname}"
+        data = "".join(f"  {k}: {json.dumps(v)}\n" for k, v in values.items())
+        return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-public-env\ndata:\n{data}"
 
     def _write_nginx_conf(self, nginx_port: int, app_port: int) -> Path:
         timers = self.config.timers
@@ -383,7 +406,32 @@ class Supervisor:
         for path, handler in routes.items():
             app.router.add_post(path, self._json_handler(handler))
         app.router.add_get("/status", self._json_handler(self._status))
+        app.router.add_route("*", "/client/v4{tail:.*}", self._cloudflare_api)
         return app
+
+    async def _cloudflare_api(self, request: web.Request) -> web.Response:
+        """The edge's zone in the shape of Cloudflare's API (see edge_zone)."""
+        assert self.edge is not None
+        if request.headers.get("Authorization") != f"Bearer {self.cf_token}":
+            status, body = (
+                401,
+                {
+                    "success": False,
+                    "errors": [{"code": 10000, "message": "Authentication error"}],
+                    "messages": [],
+                    "result": None,
+                },
+            )
+        else:
+            status, body = zone_response(
+                request.method,
+                request.match_info["tail"],
+                zone_id=self.zone_id,
+                zone_name=self.config.hostname,
+                socket_path="/socket.io/",
+                behaviour=self.edge.behaviour,
+            )
+        return web.json_response(body, status=status)
 
     def _json_handler(
         self, handler: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -224,6 +224,8 @@ class Target:
     credentials: dict[str, Credentials]
     stack: EmbeddedStack | None = None
     nginx_conf: str | None = None
+    # Environment the target brings (the embedded zone's API token), secret like any token.
+    extra_env: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     user_ids: dict[str, Any] = field(default_factory=dict)
     _token_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -278,9 +280,24 @@ async def prepare_target(profile: Profile, stack_config: StackConfig | None = No
                     profile.budgets,
                     heartbeat_interval_s=info.timers.heartbeat_interval_ms / 1000,
                     edge_idle_timeout_s=info.timers.edge_idle_timeout_s,
+                    ping_interval_s=info.timers.ping_interval_s,
+                    ping_timeout_s=info.timers.ping_timeout_s,
                 ),
-                config_files=dataclasses.replace(profile.config_files, nginx=info.nginx_conf),
+                config_files=dataclasses.replace(
+                    profile.config_files,
+                    nginx=info.nginx_conf,
+                    env=[info.env_file],
+                    k8s=[info.k8s_file],
+                    site_url=info.base_url,
+                ),
+                cloudflare=dataclasses.replace(
+                    profile.cloudflare,
+                    zone_id=info.cf_zone_id,
+                    zone_name=info.cf_zone_name,
+                    api_base_url=info.cf_api_url,
+                ),
             )
+            extra_env = {profile.cloudflare.token_env: info.cf_token}
             network = info.network
             credentials = {
                 role: Credentials(name, info.users[name])
@@ -292,6 +309,7 @@ async def prepare_target(profile: Profile, stack_config: StackConfig | None = No
                 ca_file=None if profile.target.ca_file is None else _path(profile.target.ca_file),
             )
             credentials = {}
+            extra_env = {}
         # Reachability first: a dead target is the more useful thing to hear about.
         handshake = await preflight(profile, network)
         if stack is None and profile.auth.mode != "none":
@@ -301,7 +319,7 @@ async def prepare_target(profile: Profile, stack_config: StackConfig | None = No
             for role in ("a", "b"):
                 if role not in credentials:
                     profile.credentials(role)  # raises ConfigError naming the missing env vars
-        target = Target(profile, network, handshake, credentials, stack, profile.config_files.nginx)
+        target = Target(profile, network, handshake, credentials, stack, profile.config_files.nginx, extra_env)
         if "a" in credentials:
             await target.token("a")  # wrong accounts end the run here, with one clear line
         return target

@@ -24,6 +24,18 @@ class ReceivedEvent:
     t_ms: float  # epoch milliseconds, comparable with the pages' timestamps
 
 
+class _WatcherClient(socketio.AsyncClient):  # type: ignore[misc]
+    """Closes a long-polling session at once: a graceful close waits for the pending poll to
+    return, up to pingInterval + pingTimeout, which would stall every run against a target whose
+    upgrade is broken."""
+
+    async def disconnect(self) -> None:
+        if self.eio.state == "connected" and self.eio.current_transport == "polling":
+            await self.eio.disconnect(abort=True)
+            return
+        await super().disconnect()
+
+
 class Watcher:
     """Connects like a browser would and keeps a timestamped log of every event it receives."""
 
@@ -45,7 +57,7 @@ class Watcher:
         self.disconnects: list[tuple[float, str]] = []
         self.connect_errors: list[Any] = []  # the server's reasons for refusing us
         self._changed = asyncio.Condition()
-        self.client = socketio.AsyncClient(reconnection=False, http_session=network.session, handle_sigint=False)
+        self.client = _WatcherClient(reconnection=False, http_session=network.session, handle_sigint=False)
         self.client.on("*", self._on_event)
         self.client.on("disconnect", self._on_disconnect)
         self.client.on("connect_error", self.connect_errors.append)

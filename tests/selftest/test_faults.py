@@ -23,6 +23,8 @@ CHECKED = [fault for fault in FAULTS.values() if fault.breaks]
 # For each fault, the check whose message must name the cause, and words it must contain.
 CAUSE = {
     "nginx-no-upgrade": ("RT-001", "long-polling"),
+    "nginx-http-1.0": ("NGX-002", "proxy_http_version"),
+    "env-sources-disagree": ("ENV-003", "differs between sources"),
     "nginx-short-read-timeout": ("HS-002", "proxy_read_timeout"),
     "nginx-host-without-port": ("HS-001", "Origin"),
     "insecure-socket-url": ("RT-001", "insecure"),
@@ -32,6 +34,7 @@ CAUSE = {
     "edge-challenge-socket": ("HS-004", "challenged"),
     "edge-cache-socket": ("HS-005", "cache"),
     "edge-dns-only": ("HS-006", "cf-ray"),
+    "edge-websockets-off": ("CF-001", "WebSockets are 'off'"),
     "no-broadcast": ("RT-002", "never received"),
     "chat-leaks-to-all": ("RT-003", "user c"),
     "no-pong": ("RT-005", "health:pong"),

@@ -23,7 +23,12 @@ def test_every_layer_knows_its_faults() -> None:
     # The harness lists the app's faults, and the app accepts exactly those (it validates RA_FAULTS).
     assert in_layer(faults, "app") == set(APP_FAULTS)
     assert in_layer(faults, "nginx") == set(NGINX_FAULTS)
-    assert in_layer(faults, "edge") == {"edge-challenge-socket", "edge-cache-socket", "edge-dns-only"}
+    assert in_layer(faults, "edge") == {
+        "edge-challenge-socket",
+        "edge-cache-socket",
+        "edge-dns-only",
+        "edge-websockets-off",
+    }
 
 
 def test_may_break_never_overlaps_breaks() -> None:
