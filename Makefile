@@ -9,9 +9,9 @@ BIN := $(VENV)/bin
 verify: setup
 	$(BIN)/realtime-verify run $(ARGS)
 
-## test: install what is missing, then lint, unit tests, the e2e suite, the self-tests
+## test: install what is missing, then lint, unit tests, the stack's tests, the e2e suite, the self-tests
 test: setup lint
-	$(BIN)/python -m pytest tests/unit tests/reference_app
+	$(BIN)/python -m pytest tests/unit tests/reference_app tests/integration
 	$(BIN)/realtime-verify run --output reports/test-e2e
 	$(BIN)/python -m pytest tests/selftest
 
@@ -34,7 +34,7 @@ format: setup
 	$(BIN)/ruff check --fix src tests bench
 
 bench: setup
-	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/latency.py $(ARGS)
 
 clean:
 	rm -rf reports .pytest_cache .mypy_cache .ruff_cache

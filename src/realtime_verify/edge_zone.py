@@ -9,6 +9,7 @@ then runs through the official SDK against the stack, and the edge faults make C
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from realtime_verify.edge import EdgeBehaviour
@@ -60,12 +61,29 @@ def _rule(number: int, action: str, expression: str, description: str, **extra: 
     }
 
 
+@dataclass(frozen=True)
+class ZoneSettings:
+    """Settings of the emulated zone that change what the API says, not what the edge does."""
+
+    bic_exception_for_socket: bool = True
+    bot_fight_mode: bool = False
+    argo: bool = False
+
+
 def zone_response(
-    method: str, path: str, *, zone_id: str, zone_name: str, socket_path: str, behaviour: EdgeBehaviour
+    method: str,
+    path: str,
+    *,
+    zone_id: str,
+    zone_name: str,
+    socket_path: str,
+    behaviour: EdgeBehaviour,
+    settings: ZoneSettings | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Answer one request under /client/v4 the way Cloudflare would for this edge's zone."""
     if method != "GET":
         return _error(405, 10405, "realtime-verify's emulated zone is read-only")
+    settings = settings or ZoneSettings()
     prefix = socket_path.rstrip("/")
     if path == "/zones":
         zone = {
@@ -91,7 +109,7 @@ def zone_response(
     if rest == "/settings/websockets":
         return _setting("websockets", "on" if behaviour.websockets else "off")
     if rest == "/settings/browser_check":
-        return _setting("browser_check", "off")
+        return _setting("browser_check", "on")
     if rest == "/rulesets/phases/http_request_firewall_custom/entrypoint":
         rules = [_rule(1, "block", 'http.request.uri.path contains "/wp-login"', "Block WordPress probes")]
         if behaviour.challenge_socket:
@@ -120,12 +138,25 @@ def zone_response(
                 )
             )
         return _ruleset("http_request_cache_settings", rules)
+    if rest == "/rulesets/phases/http_config_settings/entrypoint":
+        rules = []
+        if settings.bic_exception_for_socket:
+            rules.append(
+                _rule(
+                    5,
+                    "set_config",
+                    f'starts_with(http.request.uri.path, "{prefix}/")',
+                    "No Browser Integrity Check for the socket",
+                    action_parameters={"bic": False},
+                )
+            )
+        return _ruleset("http_config_settings", rules)
     if rest.startswith("/rulesets/phases/") and rest.endswith("/entrypoint"):
         return _ruleset(rest.split("/")[3], [])
     if rest == "/pagerules":
         return _ok([])
     if rest == "/bot_management":
-        return _ok({"enable_js": False, "fight_mode": False, "using_latest_model": True})
+        return _ok({"enable_js": False, "fight_mode": settings.bot_fight_mode, "using_latest_model": True})
     if rest == "/argo/smart_routing":
-        return _setting("smart_routing", "off")
+        return _setting("smart_routing", "on" if settings.argo else "off")
     return _error(404, 7003, "Could not route to the requested path")

@@ -1,7 +1,8 @@
 """The named faults of the embedded stack, in one place: each a realistic breakage, one line each.
 
 A fault lives in one layer: the reference app (`app`), its environment (`env`), its timers
-(`timers`), the nginx conf (`nginx`) or the edge emulator (`edge`). `breaks` lists the checks that
+(`timers`), the nginx conf (`nginx`), the edge emulator (`edge`) or the edge's zone settings as its
+Cloudflare-shaped API reports them (`zone`). `breaks` lists the checks that
 must fail when the fault is on; every other check must pass, except those in `may_break`, which a
 fault can knock over as a timing-dependent consequence (each says why). The self-tests hold the
 suite to both lists.
@@ -16,7 +17,7 @@ from typing import Literal
 
 from realtime_verify.errors import UsageError
 
-Layer = Literal["app", "env", "timers", "nginx", "edge"]
+Layer = Literal["app", "env", "timers", "nginx", "edge", "zone"]
 
 # Browser checks that need a page whose socket connects at all.
 _PAGE_SOCKET = ("RT-001", "RT-002", "RT-003", "RT-004", "RT-005")
@@ -29,6 +30,7 @@ class Fault:
     summary: str
     breaks: tuple[str, ...]
     may_break: tuple[str, ...] = ()
+    warns: tuple[str, ...] = ()  # checks whose finding is a warning by nature (CF-004, CF-006)
 
 
 _CATALOGUE = [
@@ -88,8 +90,8 @@ _CATALOGUE = [
     Fault(
         "ping-above-edge-timeout",
         "timers",
-        "the server's ping interval exceeds the edge's idle timeout: quiet sockets get cut",
-        ("HS-002",),
+        "the server's ping interval exceeds the edge's idle timeout (and nginx's): quiet sockets get cut",
+        ("HS-002", "NGX-004"),
     ),
     # the edge ------------------------------------------------------------------------------------
     Fault(
@@ -115,6 +117,27 @@ _CATALOGUE = [
         "edge",
         "the record is DNS-only (grey cloud): traffic bypasses Cloudflare, no cf-ray",
         ("HS-006",),
+    ),
+    # the edge's zone, as its Cloudflare-shaped API reports it -------------------------------------
+    Fault(
+        "zone-bic-on-socket",
+        "zone",
+        "Browser Integrity Check is on zone-wide and the rule that turned it off for /socket.io/ is gone",
+        ("CF-003",),
+    ),
+    Fault(
+        "zone-bot-fight-mode",
+        "zone",
+        "Bot Fight Mode is on: it cannot be skipped for the socket path",
+        (),
+        warns=("CF-004",),
+    ),
+    Fault(
+        "zone-argo-on",
+        "zone",
+        "Argo Smart Routing is on: it does not apply to WebSockets",
+        (),
+        warns=("CF-006",),
     ),
     # the app and its page ------------------------------------------------------------------------
     Fault(

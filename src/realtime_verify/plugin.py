@@ -91,6 +91,7 @@ class CheckMetrics:
 
     series: dict[str, LatencySeries] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # a passed check with these reports "warning"
 
     def latency(self, name: str) -> LatencySeries:
         return self.series.setdefault(name, LatencySeries(name))
@@ -445,6 +446,7 @@ def pytest_runtest_makereport(
             excinfo=call.excinfo,
             latency=[s.summary() for s in metrics.series.values()],
             values=dict(metrics.values),
+            warnings=list(metrics.warnings),
             redactor=state.redactor,
         )
         state.results.append(result)
@@ -483,7 +485,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         write("")
     for result in state.results:
         write(f"{result.status.upper():<7} {result.check_id:<7} {result.title}")
-        if result.status == "failed":
+        if result.status in ("failed", "warning"):
             write(f"        {result.message.splitlines()[0][:300]}")
     if state.abort is not None:
         write(f"ABORTED before the checks could run: {state.redactor.text(str(state.abort))}")

@@ -33,7 +33,7 @@ import trustme
 from aiohttp import web
 
 from realtime_verify.edge import EdgeBehaviour, EdgeEmulator
-from realtime_verify.edge_zone import zone_response
+from realtime_verify.edge_zone import ZoneSettings, zone_response
 from realtime_verify.errors import RealtimeVerifyError, SetupError, TargetUnreachable
 from realtime_verify.faults import in_layer, resolve_faults
 from realtime_verify.net import NetworkOptions, spki_sha256
@@ -142,6 +142,12 @@ class Supervisor:
         self.nginx_faults = in_layer(faults, "nginx")
         self.edge_faults = in_layer(faults, "edge")
         self.timer_faults = in_layer(faults, "timers")
+        zone_faults = in_layer(faults, "zone")
+        self.zone_settings = ZoneSettings(
+            bic_exception_for_socket="zone-bic-on-socket" not in zone_faults,
+            bot_fight_mode="zone-bot-fight-mode" in zone_faults,
+            argo="zone-argo-on" in zone_faults,
+        )
         self.workdir = Path(tempfile.mkdtemp(prefix="realtime-verify-"))
         self.app: Child | None = None
         self.nginx: Child | None = None
@@ -430,6 +436,7 @@ class Supervisor:
                 zone_name=self.config.hostname,
                 socket_path="/socket.io/",
                 behaviour=self.edge.behaviour,
+                settings=self.zone_settings,
             )
         return web.json_response(body, status=status)
 

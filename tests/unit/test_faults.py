@@ -34,3 +34,4 @@ def test_every_layer_knows_its_faults() -> None:
 def test_may_break_never_overlaps_breaks() -> None:
     for fault in FAULTS.values():
         assert not set(fault.breaks) & set(fault.may_break), fault.name
+        assert not set(fault.breaks) & set(fault.warns), fault.name

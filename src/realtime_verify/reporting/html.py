@@ -12,7 +12,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
-.passed{color:#176b1c}.failed{color:#a40000;font-weight:600}.skipped{color:#777}
+.passed{color:#176b1c}.failed{color:#a40000;font-weight:600}.skipped{color:#777}.warning{color:#9a6700}
 .verdict{font-size:1.2rem;padding:.4rem .8rem;border-radius:.3rem;display:inline-block}
 .v-PASSED{background:#d7f5d9}.v-FAILED,.v-UNREACHABLE,.v-ERROR{background:#f8d0d0}.v-NOTHING{background:#eee}
 .fix{color:#555}.muted{color:#777}code{background:#f4f4f4;padding:0 .2rem}
@@ -36,7 +36,8 @@ def render_html(report: RunReport) -> str:
 <p><span class="verdict {verdict_class}">{escape(report.verdict)}</span>
  &nbsp;profile <b>{escape(report.run_profile)}</b>, run <code>{escape(report.run_id)}</code>,
  {escape(report.started)} → {escape(report.finished)} ({report.duration_s:g} s);
- {counts.get("passed", 0)} passed, {counts.get("failed", 0)} failed, {counts.get("skipped", 0)} skipped</p>
+ {counts.get("passed", 0)} passed, {counts.get("warning", 0)} with warnings, {counts.get("failed", 0)} failed,
+ {counts.get("skipped", 0)} skipped</p>
 {faults}
 {_error(report)}
 <h2>Checks</h2>

@@ -31,7 +31,7 @@ class CheckResult:
     check_id: str
     title: str
     nodeid: str
-    status: str  # passed | failed | skipped
+    status: str  # passed | warning | failed | skipped
     duration_s: float
     message: str = ""
     fix: str = ""
@@ -49,6 +49,7 @@ class CheckResult:
         latency: list[dict[str, Any]],
         values: dict[str, Any],
         redactor: Redactor,
+        warnings: list[str] | None = None,
     ) -> CheckResult:
         message, fix = "", ""
         if report.skipped:
@@ -68,6 +69,9 @@ class CheckResult:
                 message = f"{type(error).__name__}: {error}"
             else:
                 message = str(report.longrepr or "")
+        elif warnings:
+            status = "warning"  # passed, with something a person should know
+            message = "; ".join(warnings)
         else:
             status = "passed"
         return cls(
@@ -119,7 +123,10 @@ class RunReport:
         exit_status: int,
         error: str | None = None,
     ) -> RunReport:
-        counts = {status: sum(1 for r in results if r.status == status) for status in ("passed", "failed", "skipped")}
+        counts = {
+            status: sum(1 for r in results if r.status == status)
+            for status in ("passed", "warning", "failed", "skipped")
+        }
         if exit_status == EXIT_UNREACHABLE and error:
             verdict = "UNREACHABLE"
         elif error:
@@ -127,7 +134,7 @@ class RunReport:
         elif counts["failed"] > 0 or exit_status not in (EXIT_PASSED, EXIT_FAILED):
             verdict = "FAILED"
         else:
-            verdict = "PASSED" if counts["passed"] else "NOTHING VERIFIED"
+            verdict = "PASSED" if counts["passed"] + counts["warning"] else "NOTHING VERIFIED"
         now = time.time()
         return cls(
             run_id=run_id,
