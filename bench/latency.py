@@ -90,12 +90,31 @@ async def browser_path(info: StackInfo, messages: int) -> list[LatencySeries]:
             pages.append(page)
         a, b = pages
         frame, rendered = LatencySeries("browser A→B: send → frame"), LatencySeries("browser A→B: send → rendered")
+        to_watcher = LatencySeries("browser A → python watcher (bob)")
+        from_python = LatencySeries("python (alice) → browser B frame")
+        (alice_token, _), (bob_token, bob_id) = await token(info, "alice"), await token(info, "bob")
+        watcher = Watcher("bob", info.base_url, "/socket.io/", info.network, {"token": bob_token}, ["websocket"])
+        sender = Watcher("alice", info.base_url, "/socket.io/", info.network, {"token": alice_token}, ["websocket"])
+        await watcher.connect()
+        await sender.connect()
         sent_markers = []
         for _ in range(messages):
             marker = markers.next()
             sent_markers.append(marker)
             await a.send_chat(f"bench {marker}")
             await b.rv.wait_rendered(marker, 5)
+            event = await watcher.wait_for("chat:message", lambda d, m=marker: m in str(d.get("text")), timeout_s=5)
+            to_watcher.add(event.t_ms - (await a.rv.marker_times([marker]))[marker].sent)  # type: ignore[operator]
+        # The other way: a python client sends, browser B receives (one clock: time.time and timeOrigin agree).
+        for _ in range(messages):
+            marker = markers.next()
+            start = time.time() * 1000
+            await sender.client.emit("chat:message", {"to": bob_id, "text": f"bench {marker}"})
+            await b.rv.wait_rendered(marker, 5)
+            from_python.add((await b.rv.marker_times([marker]))[marker].received - start)  # type: ignore[operator]
+        await watcher.close()
+        await sender.close()
+        results_extra = [to_watcher, from_python]
         sent, seen = await a.rv.marker_times(sent_markers), await b.rv.marker_times(sent_markers)
         for marker in sent_markers:
             start, received, shown = sent[marker].sent, seen[marker].received, seen[marker].rendered
@@ -106,7 +125,7 @@ async def browser_path(info: StackInfo, messages: int) -> list[LatencySeries]:
             frame.add(received - start)
             rendered.add(shown - start)
         await browser.close()
-    return [frame, rendered]
+    return [frame, rendered, *results_extra]
 
 
 async def main(messages: int, starts: int, output: Path) -> int:

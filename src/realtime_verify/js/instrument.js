@@ -174,11 +174,10 @@
 
   // Rendering: the first time each marker is in the DOM, and every new text of a marked node.
   const logged = new Set();
-  function scan(node) {
+  function scan(node, t) {
     const text = node.nodeType === Node.TEXT_NODE ? node.data : node.textContent;
     const found = markersIn(text);
     if (!found.length) return;
-    const t = now();
     const shown = text.trim().replace(/\s+/g, " ").slice(0, 300);
     for (const marker of found) {
       if (!(marker in rv.renders)) rv.renders[marker] = t;
@@ -190,16 +189,19 @@
     }
   }
   new MutationObserver((records) => {
+    // One timestamp for the batch, taken first: the DOM changed before this callback ran, and
+    // scanning a long list must not count as the page's rendering time.
+    const t = now();
     for (const record of records) {
-      if (record.type === "characterData") scan(record.target.parentNode || record.target);
-      for (const node of record.addedNodes) scan(node);
+      if (record.type === "characterData") scan(record.target.parentNode || record.target, t);
+      for (const node of record.addedNodes) scan(node, t);
       // A text change inside a marked element (a status cell) shows up as a child-list change of
       // the cell; rescan the nearest element that carries the marker.
       if (record.type === "childList" && record.target.nodeType === Node.ELEMENT_NODE) {
         let element = record.target;
         for (let depth = 0; element && depth < 4; depth += 1, element = element.parentElement) {
           const count = new Set(markersIn(element.textContent)).size;
-          if (count === 1) scan(element);
+          if (count === 1) scan(element, t);
           if (count >= 1) break; // a list of many marked items is not one item's text
         }
       }

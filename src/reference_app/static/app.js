@@ -46,10 +46,33 @@ function peerOf(message) {
 }
 
 function addMessage(message, { dedupe = true } = {}) {
-  if (!dedupe && state.messages.has(message.id)) state.duplicates.push(message);
+  const duplicate = state.messages.has(message.id);
+  if (duplicate && dedupe) return;
+  if (duplicate) state.duplicates.push(message);
   else state.messages.set(message.id, message);
+  const newest = message.id > state.lastMessageId;
   state.lastMessageId = Math.max(state.lastMessageId, message.id);
-  if (peerOf(message) === state.peerId) renderChat();
+  if (peerOf(message) !== state.peerId) return;
+  // The usual case, a new message at the end, appends one row; anything else re-renders the list.
+  if (newest && !duplicate) appendRow($("chat-list"), message);
+  else renderChat();
+}
+
+function messageRow(m) {
+  const item = document.createElement("li");
+  item.dataset.testid = "chat-message";
+  item.dataset.messageId = String(m.id);
+  item.dataset.senderId = String(m.sender_id);
+  item.className = m.sender_id === state.me.id ? "mine" : "theirs";
+  const who = document.createElement("b");
+  who.textContent = `${m.sender_name}: `;
+  item.append(who, document.createTextNode(m.text));
+  return item;
+}
+
+function appendRow(list, message) {
+  list.append(messageRow(message));
+  list.scrollTop = list.scrollHeight;
 }
 
 function renderChat() {
@@ -57,19 +80,7 @@ function renderChat() {
   const shown = [...state.messages.values(), ...state.duplicates]
     .filter((m) => peerOf(m) === state.peerId)
     .sort((a, b) => a.id - b.id);
-  list.replaceChildren(
-    ...shown.map((m) => {
-      const item = document.createElement("li");
-      item.dataset.testid = "chat-message";
-      item.dataset.messageId = String(m.id);
-      item.dataset.senderId = String(m.sender_id);
-      item.className = m.sender_id === state.me.id ? "mine" : "theirs";
-      const who = document.createElement("b");
-      who.textContent = `${m.sender_name}: `;
-      item.append(who, document.createTextNode(m.text));
-      return item;
-    }),
-  );
+  list.replaceChildren(...shown.map(messageRow));
   list.scrollTop = list.scrollHeight;
 }
 
