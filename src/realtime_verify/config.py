@@ -94,6 +94,8 @@ class ApiSection:
     order: str = "/api/orders/{id}"  # PATCH {"status"} updates, DELETE deletes
     order_statuses: list[str] = field(default_factory=lambda: ["new", "accepted", "preparing", "ready", "delivered"])
     chat_since: str = "/api/chat/messages?since_id={id}"
+    # DELETE removes the user's own synthetic messages at the end of a run ("" if the app has none).
+    chat_cleanup: str = "/api/chat/messages?contains={marker}"
     orders_since: str = "/api/orders?since_version={version}"
 
 

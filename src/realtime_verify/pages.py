@@ -68,7 +68,3 @@ class AppPage:
     async def advance_order(self, marker: str) -> None:
         row = self.page.locator(self.ui.order_row, has_text=marker)
         await row.locator(self.ui.order_advance).dispatch_event("click")
-
-    async def order_status(self, marker: str) -> str:
-        row = self.page.locator(self.ui.order_row, has_text=marker)
-        return (await row.locator(self.ui.order_status).text_content() or "").strip()

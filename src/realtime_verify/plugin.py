@@ -32,7 +32,6 @@ from realtime_verify.browser import find_chromium, instrumentation_script, launc
 from realtime_verify.config import Profile, describe, parse_overrides, profile_from_target_option
 from realtime_verify.errors import (
     EXIT_USAGE,
-    CheckFailure,
     RealtimeVerifyError,
     UsageError,
     WaitTimeout,
@@ -254,6 +253,9 @@ async def rv_target(rv_settings: RunSettings, rv_run: RunState) -> AsyncIterator
         for cleanup in reversed(rv_run.cleanups):
             with contextlib.suppress(RealtimeVerifyError, OSError):
                 await cleanup()
+        removed = await target.remove_synthetic_messages(rv_run.markers.prefix)
+        if removed is not None:
+            _record_session_value(rv_run, "synthetic messages removed", removed)
         await target.close()
 
 
@@ -511,8 +513,3 @@ def _build_report(state: RunState, settings: RunSettings, exitstatus: int) -> Ru
         exit_status=abort.exit_code if abort else exitstatus,
         error=None if abort is None else state.redactor.text(str(abort)),
     )
-
-
-def check_failure(check_id: str, message: str, fix: str = "", **metrics: Any) -> CheckFailure:
-    """Shorthand for tests: `raise check_failure("RT-002", "...", fix="...")`."""
-    return CheckFailure(check_id, message, fix, metrics)

@@ -14,7 +14,7 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 
@@ -258,6 +258,22 @@ class Target:
 
     def api(self, token: str | None = None) -> ApiClient:
         return ApiClient(self.profile, self.network, token)
+
+    async def remove_synthetic_messages(self, marker_prefix: str) -> int | None:
+        """Delete the chat messages this run sent (each test user deletes its own); None if the app
+        has no such endpoint (api.chat_cleanup = "")."""
+        path = self.profile.api.chat_cleanup
+        if not path or self.profile.auth.mode == "none":
+            return None
+        removed = 0
+        for role in self.credentials:
+            try:
+                async with self.api(await self.token(role)) as api:
+                    answer = await api.request("DELETE", path.format(marker=quote(marker_prefix)))
+            except (RealtimeVerifyError, aiohttp.ClientError, OSError):
+                continue  # best effort: the data stays marked with the run id
+            removed += int(answer.get("deleted", 0)) if isinstance(answer, dict) else 0
+        return removed
 
     def socket_auth(self, token: str) -> dict[str, str]:
         return {self.profile.auth.socket_auth_key: token}

@@ -55,7 +55,7 @@ class Api:
             Route("/api/login", self.login, methods=["POST"]),
             Route("/api/me", self.authed(self.me)),
             Route("/api/users", self.authed(self.users)),
-            Route("/api/chat/messages", self.authed(self.chat_messages), methods=["GET", "POST"]),
+            Route("/api/chat/messages", self.authed(self.chat_messages), methods=["GET", "POST", "DELETE"]),
             Route("/api/orders", self.authed(self.orders), methods=["GET", "POST"]),
             Route(
                 "/api/orders/{item_id:int}",
@@ -168,11 +168,17 @@ class Api:
     # Chat ----------------------------------------------------------------------------------------
 
     async def chat_messages(self, request: Request, user: User) -> Response:
-        """GET: the user's messages since `since_id` (resync). POST: send one (same as the socket)."""
+        """GET: the user's messages since `since_id` (resync). POST: send one (same as the socket).
+        DELETE ?contains=TEXT: remove the user's own messages containing TEXT (test data cleanup)."""
         if request.method == "GET":
             since = _int_param(request, "since_id")
             messages = self.db.messages_since(user.id, since)
             return JSONResponse([self.realtime.chat_payload(m) for m in messages])
+        if request.method == "DELETE":
+            contains = request.query_params.get("contains", "")
+            if len(contains) < 6:
+                raise HTTPException(400, "'contains' must be at least 6 characters (a test-data marker)")
+            return JSONResponse({"deleted": self.db.delete_messages(user.id, contains)})
         body = await _json_object(request)
         sid = request.headers.get("x-socket-id")
         ack = await self.realtime.handle_chat_from(user.id, body, origin_sid=sid)

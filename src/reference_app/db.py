@@ -206,10 +206,12 @@ class Database:
             for row in rows
         ]
 
-    def delete_messages_containing(self, text: str) -> int:
-        """Remove messages whose text contains `text` (synthetic test data); return how many."""
+    def delete_messages(self, sender_id: int, containing: str) -> int:
+        """Remove the user's own messages whose text contains `containing`; return how many."""
         with self._transaction() as conn:
-            cursor = conn.execute("DELETE FROM messages WHERE instr(text, ?) > 0", (text,))
+            cursor = conn.execute(
+                "DELETE FROM messages WHERE sender_id = ? AND instr(text, ?) > 0", (sender_id, containing)
+            )
         return cursor.rowcount
 
     # Orders and tasks ----------------------------------------------------------------------------

@@ -185,3 +185,27 @@ async def test_an_unknown_fault_stops_the_app_with_a_clear_message(tmp_path: Any
     app = RefApp(tmp_path, {"RA_FAULTS": "no-brodcast"})
     with pytest.raises(RuntimeError, match="unknown fault"):
         app.start()
+
+
+async def test_synthetic_messages_are_removed_by_their_sender_only(
+    ref_app: RefApp, http: aiohttp.ClientSession
+) -> None:
+    alice, _ = await login(http, ref_app, "alice")
+    bob, bob_id = await login(http, ref_app, "bob")
+    _, carol_id = await login(http, ref_app, "carol")
+    marker = "rv-cleanup1-"
+    for token, to in ((alice, bob_id), (bob, carol_id)):
+        async with http.post(
+            f"{ref_app.url}/api/chat/messages",
+            json={"to": to, "text": f"x {marker}1"},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as resp:
+            assert resp.status == 201
+    async with http.delete(
+        f"{ref_app.url}/api/chat/messages?contains={marker}", headers={"Authorization": f"Bearer {alice}"}
+    ) as resp:
+        assert await resp.json() == {"deleted": 1}, "alice removes her own message, not bob's"
+    async with http.delete(
+        f"{ref_app.url}/api/chat/messages?contains=x", headers={"Authorization": f"Bearer {alice}"}
+    ) as resp:
+        assert resp.status == 400
