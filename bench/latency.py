@@ -27,7 +27,7 @@ from playwright.async_api import async_playwright
 
 from realtime_verify.browser import find_chromium, instrumentation_script, launch_chromium
 from realtime_verify.config import Credentials, Profile
-from realtime_verify.metrics import LatencySeries, Markers, format_table
+from realtime_verify.metrics import LatencySeries, Markers, format_table, has_marker
 from realtime_verify.net import NetworkOptions
 from realtime_verify.pages import AppPage
 from realtime_verify.stack import EmbeddedStack, StackConfig, StackInfo
@@ -103,7 +103,9 @@ async def browser_path(info: StackInfo, messages: int) -> list[LatencySeries]:
             sent_markers.append(marker)
             await a.send_chat(f"bench {marker}")
             await b.rv.wait_rendered(marker, 5)
-            event = await watcher.wait_for("chat:message", lambda d, m=marker: m in str(d.get("text")), timeout_s=5)
+            event = await watcher.wait_for(
+                "chat:message", lambda d, m=marker: has_marker(d.get("text"), m), timeout_s=5
+            )
             to_watcher.add(event.t_ms - (await a.rv.marker_times([marker]))[marker].sent)  # type: ignore[operator]
         # The other way: a python client sends, browser B receives (one clock: time.time and timeOrigin agree).
         for _ in range(messages):

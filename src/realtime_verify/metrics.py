@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,11 @@ class Markers:
 
     def next(self) -> str:
         return f"{self.prefix}{next(self._counter)}"
+
+
+def has_marker(value: object, marker: str) -> bool:
+    """Whether `value` (text, or any data as its repr) carries exactly `marker`: rv-x-1 is not in rv-x-12."""
+    return re.search(re.escape(marker) + r"(?!\d)", str(value)) is not None
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 import time
 from typing import Any
 
@@ -13,10 +12,11 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from realtime_verify.checks.realtime import check_websocket_transport
 from realtime_verify.errors import CheckFailure, WaitTimeout
-from realtime_verify.metrics import LatencySeries
+from realtime_verify.metrics import LatencySeries, has_marker
 from realtime_verify.pages import AppPage
 from realtime_verify.plugin import CheckMetrics, ConnectWatcher, OpenApp, RunState
 from realtime_verify.target import Target
+from realtime_verify.watcher import ReceivedEvent, Watcher
 
 RENDER_TIMEOUT_S = 5.0
 CHAT_FIX = (
@@ -91,8 +91,7 @@ async def _chat_round(
     texts = await receiver.chat_texts()
     positions = []
     for marker in markers:
-        exact = re.compile(re.escape(marker) + r"(?!\d)")
-        hits = [i for i, text in enumerate(texts) if exact.search(text)]
+        hits = [i for i, text in enumerate(texts) if has_marker(text, marker)]
         if len(hits) != 1:
             raise CheckFailure(
                 "RT-002",
@@ -165,12 +164,12 @@ async def test_same_user_tabs_and_direct_chat_without_leaks(
         )
         await third.wait_for(
             rv_target.profile.events.chat_message,
-            lambda d: barrier in str(d.get("text")),
+            lambda d: has_marker(d.get("text"), barrier),
             timeout_s=5,
             what="the barrier message",
         )
     events = rv_target.profile.events
-    leaked = [e for e in third.received(events.chat_message) if any(m in str(e.data) for m in markers)]
+    leaked = [e for e in third.received(events.chat_message) if any(has_marker(e.data, m) for m in markers)]
     if leaked:
         raise CheckFailure(
             "RT-003",
@@ -179,6 +178,16 @@ async def test_same_user_tabs_and_direct_chat_without_leaks(
             fix="emit chat:message to the two participants' rooms only, never to everyone",
         )
     rv_metrics.values["leak check"] = f"user c saw none of {len(markers)} messages"
+
+
+async def arrives_at_either(watchers: tuple[Watcher, ...], event: str, marker: str) -> ReceivedEvent:
+    """The first copy of the message carrying `marker` that any of the watchers receives."""
+    return await first_of(
+        [
+            w.wait_for(event, lambda d: has_marker(d.get("text"), marker), timeout_s=RENDER_TIMEOUT_S, what=marker)
+            for w in watchers
+        ]
+    )
 
 
 async def first_of(waits: list[Any]) -> Any:
@@ -347,17 +356,7 @@ async def test_server_attributes_chat_to_the_authenticated_user(
     honest = rv_run.markers.next()
     await alice.emit(event, {"to": b_id, "text": f"realtime-verify {honest}"})
     # Attribution, not delivery (RT-002 covers that): the first copy that arrives, at either end.
-    received = await first_of(
-        [
-            w.wait_for(
-                event,
-                lambda d: honest in str(d.get("text")),
-                timeout_s=RENDER_TIMEOUT_S,
-                what=honest,
-            )
-            for w in (alice, bob)
-        ]
-    )
+    received = await arrives_at_either((alice, bob), event, honest)
     if received.data.get("sender_id") != a_id:
         raise CheckFailure(
             "RT-006",
@@ -371,18 +370,8 @@ async def test_server_attributes_chat_to_the_authenticated_user(
     # Barrier: a message sent after the spoof arrives after anything the server emitted for it.
     barrier = rv_run.markers.next()
     await alice.emit(event, {"to": b_id, "text": f"realtime-verify {barrier}"})
-    await first_of(
-        [
-            w.wait_for(
-                event,
-                lambda d: barrier in str(d.get("text")),
-                timeout_s=RENDER_TIMEOUT_S,
-                what=barrier,
-            )
-            for w in (alice, bob)
-        ]
-    )
-    delivered = [e for w in (alice, bob) for e in w.received(event, lambda d: spoofed in str(d.get("text")))]
+    await arrives_at_either((alice, bob), event, barrier)
+    delivered = [e for w in (alice, bob) for e in w.received(event, lambda d: has_marker(d.get("text"), spoofed))]
     accepted = isinstance(ack, dict) and ack.get("ok") is not False
     if accepted or any(e.data.get("sender_id") == b_id for e in delivered):
         raise CheckFailure(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from realtime_verify.supervisor import reference_app_dir
-from tests.fixtures.cloudflare_api import fake_cloudflare
+from tests.fixtures.cloudflare_api import FakeCloudflare, fake_cloudflare
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DEPLOY = reference_app_dir() / "deploy"
@@ -66,19 +66,19 @@ def test_findings_name_the_place_and_the_fix_and_exit_1(tmp_path: Path) -> None:
     assert "fix:" in out
 
 
+def audit_zone(tmp_path: Path, api: FakeCloudflare, token: str) -> tuple[int, str]:
+    """`audit --cloudflare` against the fake API, with `token` in $CLOUDFLARE_API_TOKEN."""
+    return audit(
+        tmp_path,
+        *("--cloudflare", "--zone", "example.com", "--site", "https://app.example.com"),
+        *("--set", f"cloudflare.api_base_url={api.url}"),
+        env={"CLOUDFLARE_API_TOKEN": token},
+    )
+
+
 def test_cloudflare_through_the_sdk(tmp_path: Path) -> None:
     with fake_cloudflare("challenge-rule") as api:
-        code, out = audit(
-            tmp_path,
-            "--cloudflare",
-            "--zone",
-            "example.com",
-            "--site",
-            "https://app.example.com",
-            "--set",
-            f"cloudflare.api_base_url={api.url}",
-            env={"CLOUDFLARE_API_TOKEN": "cf-secret-token"},
-        )
+        code, out = audit_zone(tmp_path, api, "cf-secret-token")
     assert code == 1, out
     assert "FAILED   CF-002" in out
     assert "cf-secret-token" not in out
@@ -124,17 +124,7 @@ def test_an_invalid_profile_is_exit_2(tmp_path: Path) -> None:
 )
 def test_api_refusals_are_exit_2(tmp_path: Path, scenario: str, status: int | None, line: str) -> None:
     with fake_cloudflare(scenario, status_override=status) as api:
-        code, out = audit(
-            tmp_path,
-            "--cloudflare",
-            "--zone",
-            "example.com",
-            "--site",
-            "https://app.example.com",
-            "--set",
-            f"cloudflare.api_base_url={api.url}",
-            env={"CLOUDFLARE_API_TOKEN": "tok-abc-123"},
-        )
+        code, out = audit_zone(tmp_path, api, "tok-abc-123")
     assert code == 2, out
     assert line in out
     assert "Traceback" not in out

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from realtime_verify.errors import CheckFailure
-from realtime_verify.metrics import LatencySeries, Markers, format_table, percentile
+from realtime_verify.metrics import LatencySeries, Markers, format_table, has_marker, percentile
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -25,6 +25,12 @@ def test_p95_over_budget_fails_with_the_numbers() -> None:
     assert "p95 405.0 ms is over the budget of 100 ms" in failure.message
     assert failure.metrics["n"] == 20
     assert failure.fix == "find the slow hop"
+
+
+def test_a_marker_is_matched_exactly() -> None:
+    assert has_marker("realtime-verify rv-ab-1", "rv-ab-1")
+    assert not has_marker("realtime-verify rv-ab-12", "rv-ab-1")
+    assert has_marker({"text": "rv-ab-12 and rv-ab-1"}, "rv-ab-1")
 
 
 def test_markers_are_unique_and_carry_the_run_id() -> None:
