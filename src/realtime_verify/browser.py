@@ -146,6 +146,23 @@ class Instrumentation:
         )
         return log
 
+    async def wait_upgraded(self, socket_path: str, timeout_s: float) -> bool:
+        """Wait until a WebSocket on the socket path is open and past the Engine.IO upgrade.
+
+        The page connects on polling and upgrades a few milliseconds later, so a connected badge
+        does not yet mean websocket. False when it never happens (the caller judges why).
+        """
+        try:
+            await self.page.wait_for_function(
+                """(path) => window.__rv.sockets.some(s => new URL(s.url).pathname.startsWith(path)
+                    && s.opened && !s.closed && (s.upgraded || s.openPacket))""",
+                arg=socket_path,
+                timeout=timeout_s * 1000,
+            )
+        except PlaywrightTimeout:
+            return False
+        return True
+
     async def wait_rendered(self, marker: str, timeout_s: float, *, text: str | None = None) -> float:
         """Wait until `marker` is in the DOM (with `text` in the same element, if given)."""
         try:

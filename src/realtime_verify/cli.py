@@ -67,6 +67,8 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
         pytest_args.append(f"--profile={args.profile}")
     for fault in args.fault:
         pytest_args.append(f"--fault={fault}")
+    for check in args.check:
+        pytest_args.append(f"--check={check}")
     for item in args.set:
         pytest_args.append(f"--set={item}")
     if args.browser_path:
@@ -218,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME",
         help="embedded stack fault (repeatable)",
+    )
+    run.add_argument(
+        "--check", action="append", default=[], metavar="ID", help="only this check or family (RT-002, RT)"
     )
     run.add_argument(
         "--set",

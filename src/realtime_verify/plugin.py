@@ -134,6 +134,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--output", default=None, help="where reports and artifacts go (default: reports)")
     group.addoption(
+        "--check",
+        action="append",
+        default=[],
+        dest="rv_checks",
+        metavar="ID",
+        help="run only these checks: an ID (RT-002) or a family (RT); repeatable",
+    )
+    group.addoption(
         "--fault",
         action="append",
         default=[],
@@ -202,12 +210,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep the checks of the chosen profile; leave tests that are not checks alone."""
     settings = config.stash[SETTINGS]
+    wanted = {value.upper() for value in config.getoption("rv_checks")}
     selected, deselected = [], []
     for item in items:
-        if item.get_closest_marker("check") is None or item.get_closest_marker(settings.run_profile):
+        marker = item.get_closest_marker("check")
+        if marker is None:
             selected.append(item)
-        else:
-            deselected.append(item)
+            continue
+        check_id = str(marker.args[0])
+        in_profile = item.get_closest_marker(settings.run_profile) is not None
+        asked = not wanted or check_id in wanted or check_id.split("-")[0] in wanted
+        (selected if in_profile and asked else deselected).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected

@@ -19,6 +19,7 @@ from realtime_verify.target import Target
 from realtime_verify.watcher import ReceivedEvent, Watcher
 
 RENDER_TIMEOUT_S = 5.0
+UPGRADE_TIMEOUT_S = 3.0
 CHAT_FIX = (
     "emit chat:message to both participants' rooms (every socket of each user joins a room named"
     " after the user) and render it on receipt"
@@ -33,6 +34,8 @@ async def test_pages_end_on_websocket(open_app: OpenApp, rv_target: Target, rv_m
     """Both pages open their socket to the expected URL and end on transport websocket."""
     pages = [await open_app("a", "page A"), await open_app("b", "page B")]
     for page in pages:
+        # Bounded: a page that stays on polling is judged (and explained) when the wait ends.
+        await page.rv.wait_upgraded(rv_target.profile.socket_path, UPGRADE_TIMEOUT_S)
         found = check_websocket_transport(
             await page.rv.snapshot(),
             rv_target.profile.expected_ws_url,

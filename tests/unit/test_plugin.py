@@ -37,6 +37,18 @@ def test_profile_selects_checks_and_leaves_other_tests_alone(suite: pytest.Pytes
     result.stdout.fnmatch_lines(["*test_nightly_only*", "*1 deselected*"])
 
 
+def test_check_option_selects_ids_and_families(suite: pytest.Pytester) -> None:
+    result = suite.runpytest(
+        "-p", "realtime_verify.plugin", "--profile", "signoff", "--check", "xx-001", "--collect-only", "-q"
+    )
+    result.stdout.fnmatch_lines(["*test_in_smoke*", "*test_not_a_check*"])
+    assert "test_nightly_only" not in result.stdout.str()
+    result = suite.runpytest(
+        "-p", "realtime_verify.plugin", "--profile", "nightly", "--check", "XX", "--collect-only", "-q"
+    )
+    result.stdout.fnmatch_lines(["*test_nightly_only*"])
+
+
 def test_header_shows_the_effective_target_and_settings(suite: pytest.Pytester) -> None:
     result = suite.runpytest(
         "-p",

@@ -67,6 +67,10 @@ def _check_row(check: Any) -> str:
     details = escape(check.message)
     if check.fix:
         details += f"<div class='fix'>Fix: {escape(check.fix)}</div>"
+    if check.values:
+        # What the check saw (socket URL, ping timers, cf-ray...), so a passed row says why it passed.
+        shown = "; ".join(f"{k}: {v}" for k, v in check.values.items())
+        details += f"<div class='muted'>{escape(shown[:400])}</div>"
     return (
         f"<tr><td><code>{escape(check.check_id)}</code></td><td>{escape(check.title)}</td>"
         f"<td class='{escape(check.status)}'>{escape(check.status)}</td><td>{check.duration_s:.2f} s</td>"
