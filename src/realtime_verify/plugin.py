@@ -211,7 +211,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Keep the checks of the chosen profile; leave tests that are not checks alone."""
     settings = config.stash[SETTINGS]
     wanted = {value.upper() for value in config.getoption("rv_checks")}
-    selected, deselected = [], []
+    selected: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("check")
         if marker is None:
