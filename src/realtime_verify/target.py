@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import json
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,12 @@ from realtime_verify.stack import EmbeddedStack, StackConfig
 CHALLENGE_MARKERS = ("cf-mitigated", "Just a moment", "challenge-platform", "cf-chl")
 
 
+def is_challenge(status: int | None, headers: Mapping[str, str], body: str) -> bool:
+    """A Cloudflare challenge: `cf-mitigated: challenge`, or a 403/503 carrying a challenge page."""
+    mitigated = next((v for k, v in headers.items() if k.lower() == "cf-mitigated"), "")
+    return mitigated.lower() == "challenge" or (status in (403, 503) and any(m in body for m in CHALLENGE_MARKERS))
+
+
 @dataclass(frozen=True)
 class Handshake:
     """What a polling handshake to the socket path answered."""
@@ -38,9 +45,7 @@ class Handshake:
 
     @property
     def challenged(self) -> bool:
-        return self.headers.get("cf-mitigated", "").lower() == "challenge" or (
-            self.status in (403, 503) and any(m in self.body for m in CHALLENGE_MARKERS)
-        )
+        return is_challenge(self.status, self.headers, self.body)
 
     @property
     def ping_interval_s(self) -> float | None:
@@ -155,9 +160,7 @@ async def _page_challenged(profile: Profile, network: NetworkOptions) -> bool:
             session.get(base) as resp,
         ):
             body = await resp.text(errors="replace")
-            return resp.headers.get("cf-mitigated", "").lower() == "challenge" or (
-                resp.status in (403, 503) and any(m in body for m in CHALLENGE_MARKERS)
-            )
+            return is_challenge(resp.status, resp.headers, body)
     except (aiohttp.ClientError, TimeoutError):
         return False
 

@@ -11,7 +11,7 @@ import aiohttp
 from realtime_verify.config import Profile
 from realtime_verify.errors import CheckFailure
 from realtime_verify.net import NetworkOptions
-from realtime_verify.target import CHALLENGE_MARKERS, Handshake, handshake_url
+from realtime_verify.target import Handshake, handshake_url, is_challenge
 
 CACHED_STATUSES = {"HIT", "MISS", "STALE", "EXPIRED", "UPDATING", "REVALIDATED"}
 CHALLENGE_FIX = (
@@ -34,9 +34,7 @@ class UpgradeProbe:
 
     @property
     def challenged(self) -> bool:
-        return self.headers.get("cf-mitigated", "").lower() == "challenge" or (
-            self.status in (403, 503) and any(m in self.body for m in CHALLENGE_MARKERS)
-        )
+        return is_challenge(self.status, self.headers, self.body)
 
 
 async def probe_upgrade(profile: Profile, network: NetworkOptions, origin: str, timeout_s: float = 5.0) -> UpgradeProbe:
