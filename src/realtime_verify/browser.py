@@ -104,12 +104,18 @@ class Instrumentation:
                 sockets: window.__rv.sockets,
                 polls: window.__rv.polls.length,
                 pollsFailed: window.__rv.polls.filter(p => p.done && p.status !== 200).length,
+                sio: window.__rv.sio,
                 lastPoll: window.__rv.polls.length ? window.__rv.polls[window.__rv.polls.length - 1] : null,
                 eventCounts: window.__rv.eventCounts,
                 frames: window.__rv.frames.length,
             })"""
         )
         return data
+
+    async def timeline(self) -> list[dict[str, Any]]:
+        """What the page's connection went through: created, opened, connect, disconnect, upgrade..."""
+        events: list[dict[str, Any]] = await self.page.evaluate("() => window.__rv.timeline")
+        return events
 
     async def last_click(self) -> float | None:
         """When the last click in this page happened (epoch ms)."""
@@ -122,6 +128,47 @@ class Instrumentation:
         frames: list[dict[str, Any]] = await self.page.evaluate(
             "([event, dir]) => window.__rv.frames.filter(f => f.event === event && f.dir === dir)",
             [event, direction],
+        )
+        return frames
+
+    async def wait_frames(self, direction: str, event: str, count: int, timeout_s: float) -> bool:
+        """Wait until `count` frames of `event` went in `direction`; False when they did not in time."""
+        try:
+            await self.page.wait_for_function(
+                "([d, e, n]) => window.__rv.frames.filter(f => f.dir === d && f.event === e).length >= n",
+                arg=[direction, event, count],
+                timeout=timeout_s * 1000,
+            )
+        except PlaywrightTimeout:
+            return False
+        return True
+
+    async def wait_engineio_pings(self, count: int, timeout_s: float) -> bool:
+        """Wait until the page received `count` Engine.IO pings from the server; False if not in time."""
+        try:
+            await self.page.wait_for_function(
+                "(n) => window.__rv.frames.filter(f => f.dir === 'in' && f.eio === '2' && !f.probe).length >= n",
+                arg=count,
+                timeout=timeout_s * 1000,
+            )
+        except PlaywrightTimeout:
+            return False
+        return True
+
+    async def engineio_heartbeat(self) -> tuple[list[float], list[float]]:
+        """When the server's Engine.IO pings arrived and the page's pongs left (epoch ms)."""
+        pings: list[float] = await self.page.evaluate(
+            "() => window.__rv.frames.filter(f => f.dir === 'in' && f.eio === '2' && !f.probe).map(f => f.t)"
+        )
+        pongs: list[float] = await self.page.evaluate(
+            "() => window.__rv.frames.filter(f => f.dir === 'out' && f.eio === '3' && !f.probe).map(f => f.t)"
+        )
+        return pings, pongs
+
+    async def frames_carrying(self, marker: str) -> list[dict[str, Any]]:
+        """Frames (either direction) whose payload carries `marker`, oldest first."""
+        frames: list[dict[str, Any]] = await self.page.evaluate(
+            "(m) => window.__rv.frames.filter(f => (f.markers || []).includes(m))", marker
         )
         return frames
 
@@ -159,6 +206,16 @@ class Instrumentation:
                 arg=socket_path,
                 timeout=timeout_s * 1000,
             )
+        except PlaywrightTimeout:
+            return False
+        return True
+
+    async def wait_connected(self, timeout_s: float) -> bool:
+        """Wait until the page's Socket.IO connection is up by the protocol's own measure: the server's
+        CONNECT packet arrived (over WebSocket or long-polling) and nothing closed it since. For pages
+        with no connection badge, and for every reconnect."""
+        try:
+            await self.page.wait_for_function("() => window.__rv.sio.connected", timeout=timeout_s * 1000)
         except PlaywrightTimeout:
             return False
         return True

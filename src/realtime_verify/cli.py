@@ -1,6 +1,6 @@
 """`realtime-verify`: run the suite, serve the embedded stack, audit configuration, re-render reports.
 
-    realtime-verify run [--target PROFILE|URL] [--profile smoke|signoff|nightly] [--fault NAME] [-- pytest args]
+    realtime-verify run [--target PROFILE|URL] [--profile smoke|signoff|nightly] [--check ID] [--fault NAME] [...]
     realtime-verify serve [--fault NAME] [--production-timers]
     realtime-verify serve --list-faults
     realtime-verify audit [--target PROFILE|URL] [--env-file F] [--k8s F] [--nginx F] [--site URL] [--cloudflare]
@@ -20,8 +20,9 @@ from pathlib import Path
 
 from realtime_verify.config import Profile
 from realtime_verify.errors import EXIT_FAILED, EXIT_USAGE, RealtimeVerifyError, UsageError
-from realtime_verify.faults import FAULTS, resolve_faults
 from realtime_verify.stack import StackConfig, StackInfo, Timers
+from realtime_verify.stack.faults import FAULTS, resolve_faults
+from realtime_verify.stack.supervisor import run_until_stopped
 
 # pytest's own exit codes that mean something else for us.
 PYTEST_USAGE_ERROR = 4
@@ -42,47 +43,27 @@ def find_suite() -> Path:
     )
 
 
-def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
+def cmd_run(arguments: list[str]) -> int:
+    """pytest on the suite with the realtime-verify plugin; every option is the plugin's own."""
     import pytest
 
     suite = find_suite()
-    output = Path(args.output)
     pytest_args = [
         str(suite),
         "-p",
         "realtime_verify.plugin",
         f"--rootdir={suite.parents[1]}",
-        f"--junitxml={output / 'junit.xml'}",
-        f"--output={output}",
         "-o",
         "asyncio_mode=auto",
         "-o",
         "asyncio_default_fixture_loop_scope=session",
         "-o",
         "asyncio_default_test_loop_scope=session",
+        *(arg for arg in arguments if arg != "--"),
     ]
-    if args.target:
-        pytest_args.append(f"--target={args.target}")
-    if args.profile:
-        pytest_args.append(f"--profile={args.profile}")
-    for fault in args.fault:
-        pytest_args.append(f"--fault={fault}")
-    for check in args.check:
-        pytest_args.append(f"--check={check}")
-    for item in args.set:
-        pytest_args.append(f"--set={item}")
-    if args.browser_path:
-        pytest_args.append(f"--browser-path={args.browser_path}")
-    if args.headed:
-        pytest_args.append("--headed")
-    if args.tracing:
-        pytest_args.append(f"--tracing={args.tracing}")
-    code = int(pytest.main(pytest_args + passthrough))
+    code = int(pytest.main(pytest_args))
     if code == PYTEST_NO_TESTS:
-        print(
-            "realtime-verify: no check ran (nothing matched the profile and filters)",
-            file=sys.stderr,
-        )
+        print("realtime-verify: no check ran (nothing matched the profile and filters)", file=sys.stderr)
         return EXIT_USAGE
     if code == PYTEST_USAGE_ERROR:
         return EXIT_USAGE
@@ -93,38 +74,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.list_faults:
         width = max(len(name) for name in FAULTS)
         for fault in FAULTS.values():
-            breaks = ", ".join(fault.breaks) or "(guarded by checks still to come)"
+            breaks = ", ".join(check.id for check in fault.breaks) or "(guarded by checks still to come)"
             print(f"{fault.name:<{width}}  [{fault.layer}] {fault.summary}\n{'':<{width}}  fails: {breaks}")
         return 0
     resolve_faults(args.fault)
     timers = Timers.production() if args.production_timers else Timers.compressed()
     config = StackConfig(faults=tuple(args.fault), timers=timers, log_level=args.log_level)
-    return asyncio.run(_serve(config))
 
-
-async def _serve(config: StackConfig) -> int:
-    import signal
-
-    from realtime_verify.supervisor import Supervisor
-
-    supervisor = Supervisor(config)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, supervisor.request_stop)
-    info = await supervisor.start()
-    try:
+    def announce(info: StackInfo) -> None:
         print("\n".join(describe_stack(info)), flush=True)
-        await supervisor.wait_stop_requested()
-    finally:
-        await supervisor.stop()
+
+    code = asyncio.run(run_until_stopped(config, announce))
     print("realtime-verify: stopped; nothing left running.")
-    return 0
+    return code
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from realtime_verify.audit import AuditInputs, run_audit
-    from realtime_verify.checks.audit import exit_code, format_table
+    from realtime_verify.audit.run import AuditInputs, run_audit
     from realtime_verify.config import parse_overrides, profile_from_target_option
+    from realtime_verify.outcome import Status
+    from realtime_verify.reporting.format import results_table, summary_line
 
     profile = profile_from_target_option(args.target, overrides=parse_overrides(args.set))
     inputs = AuditInputs.from_profile(profile, cloudflare=True if args.cloudflare else None)
@@ -146,17 +115,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
-        print(format_table(results))
-    return exit_code(results)
+        print("\n".join([*results_table(results), "", summary_line(results)]))
+    return EXIT_FAILED if any(r.status is Status.FAILED for r in results) else 0
 
 
 async def _live_ping(profile: Profile) -> tuple[float, float, str] | None:
     """pingInterval and pingTimeout from the live target's handshake, if it answers."""
     from realtime_verify.net import NetworkOptions
-    from realtime_verify.target import fetch_handshake
+    from realtime_verify.probes import fetch_handshake
 
+    ca_file = Path(profile.target.ca_file) if profile.target.ca_file else None
+    network = NetworkOptions(resolve=profile.target.resolve, ca_file=ca_file)
     try:
-        handshake = await fetch_handshake(profile, NetworkOptions(resolve=profile.target.resolve), timeout_s=5)
+        handshake = await fetch_handshake(profile, network, timeout_s=5)
     except RealtimeVerifyError:
         return None
     if handshake.ping_interval_s is None or handshake.ping_timeout_s is None:
@@ -188,15 +159,13 @@ def describe_stack(info: StackInfo) -> list[str]:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from realtime_verify.reporting.html import render_html
-    from realtime_verify.reporting.summary import CheckResult, RunReport
+    from realtime_verify.reporting.summary import RunReport
 
     path = Path(args.summary)
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read {path}: {error}") from None
-    data["checks"] = [CheckResult(**check) for check in data["checks"]]
-    report = RunReport(**data)
+        report = RunReport.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise UsageError(f"cannot read {path} as a realtime-verify summary: {error}") from None
     html = path.with_name("report.html")
     html.write_text(render_html(report))
     print(f"{report.verdict}: {report.counts}; wrote {html}")
@@ -211,30 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the verification suite (default: against the embedded stack)")
-    run.add_argument("--target", help="a target profile (.toml) or a base URL")
-    run.add_argument("--profile", choices=["smoke", "signoff", "nightly"], help="which checks (default: signoff)")
-    run.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="embedded stack fault (repeatable)",
+    sub.add_parser(
+        "run",
+        help="run the verification suite (default: against the embedded stack); `run --help` lists its options",
+        add_help=False,
     )
-    run.add_argument(
-        "--check", action="append", default=[], metavar="ID", help="only this check or family (RT-002, RT)"
-    )
-    run.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override a profile setting",
-    )
-    run.add_argument("--output", default="reports", help="reports folder (default: reports)")
-    run.add_argument("--browser-path", help="Chromium executable")
-    run.add_argument("--headed", action="store_true", help="show the browsers")
-    run.add_argument("--tracing", choices=["on", "off", "retain-on-failure"], help="Playwright traces")
 
     serve = sub.add_parser("serve", help="start the embedded stack and keep it up until Ctrl-C")
     serve.add_argument(
@@ -274,14 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    passthrough: list[str] = []
-    if "--" in argv:
-        index = argv.index("--")
-        argv, passthrough = argv[:index], argv[index + 1 :]
-    args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return cmd_run(args, passthrough)
+        if argv and argv[0] == "run":
+            # `run` is pytest underneath: its options are the plugin's, declared once (plugin.py).
+            return cmd_run(argv[1:])
+        args = build_parser().parse_args(argv)
         if args.command == "serve":
             return cmd_serve(args)
         if args.command == "audit":

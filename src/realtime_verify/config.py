@@ -1,35 +1,43 @@
-"""The target profile: how the suite adapts to a real app.
+"""The target profile: how the suite adapts to an app it has never seen.
 
 Every setting resolves, in this order: the command line (`--set section.key=value`), the environment
 (`RV_SECTION_KEY`), the profile file (TOML), the default. The defaults are the reference app's
-contract, so an app that follows it needs a profile of three lines. Secrets are never in the file:
-the file names the environment variables that hold them.
+contract, so an app that follows it needs a profile of a few lines; an app shaped differently says
+so in `[app]`, `[auth]`, `[ui]`, `[events]` and `[items]`, or names its own adapter class. Secrets are
+never in the file: it names the environment variables that hold them.
 
-The sections are dataclasses; their fields are the schema, so validation, `RV_*` names and the
-docs cannot drift apart.
+The sections are pydantic models: their fields are the schema, so validation, `RV_*` names and
+`describe()` cannot drift apart. Errors name the key, where its value came from, and the closest
+valid key or value.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
+import json
 import os
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
 from realtime_verify.errors import ConfigError
+from realtime_verify.net import normalize_socket_path
 
 ENV_PREFIX = "RV_"
+MAX_PROFILE_BYTES = 1_000_000
+Seconds = Annotated[float, Field(gt=0, le=3600)]
+Milliseconds = Annotated[float, Field(gt=0, le=600_000)]
 
 
-@dataclass(frozen=True)
-class TargetSection:
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetSection(Section):
     """Where the app is. No base_url: the embedded reference stack."""
 
     base_url: str | None = None
@@ -37,93 +45,161 @@ class TargetSection:
     socket_path: str = "/socket.io/"
     behind_cloudflare: bool = False
     expected_ws_url: str | None = None  # default: wss://<socket host><socket_path>
-    resolve: dict[str, str] = field(default_factory=dict)  # like curl --resolve: name -> address
+    resolve: dict[str, str] = {}  # like curl --resolve: name -> address
     ca_file: str | None = None  # a private CA to trust (staging)
-    connect_timeout_s: float = 8.0
+    connect_timeout_s: Annotated[float, Field(ge=1, le=300)] = 8.0
+
+    @field_validator("base_url", "socket_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return _url(value, ("http", "https"))
+
+    @field_validator("expected_ws_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        return _url(value, ("ws", "wss", "http", "https"))
+
+    @field_validator("socket_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"must start with /, got {value!r}")
+        return normalize_socket_path(value)
 
 
-@dataclass(frozen=True)
-class AuthSection:
-    """How the suite logs in; `users` maps a role (a, b, c) to an env var prefix."""
+ChatModel = Literal["direct", "room", "broadcast", "none"]
+ItemsKind = Literal["orders", "tasks", "none"]
 
-    mode: str = "api"  # api | form | none
+
+class AppSection(Section):
+    """What the app has: the suite skips (with the reason) every check whose need is missing."""
+
+    adapter: str = ""  # "package.module:Class": an adapter of your own, when the profile cannot say it
+    chat: ChatModel = "direct"
+    room: str = ""  # the room both pages and the watcher join (chat = room)
+    items: ItemsKind = "orders"  # shared items that change, RT-004
+    heartbeat: bool = True  # an app-level ping/pong ([events] health_ping/pong); else Engine.IO's is judged
+    socket_auth: bool = True  # the server authenticates sockets
+    resync: bool = True  # the page fetches what it missed after a reconnect
+    service_worker: bool = True
+
+
+AuthMode = Literal["api", "form", "storage_state", "nickname", "none"]
+
+
+class AuthSection(Section):
+    """How the suite logs in. `users` maps a role (a, b, c) to an env var prefix.
+
+    api: the page logs in through its form, the watcher and the API client with a token from
+    POST login_path (JSON). form: the same page login; the watcher gets a session cookie from POST
+    login_path (form-encoded). storage_state: `<prefix>_STORAGE_STATE` names a Playwright storage
+    state file per user. nickname: the page types a nickname, no password. none: no login at all.
+    """
+
+    mode: AuthMode = "api"
     login_path: str = "/api/login"
+    username_field: str = "username"  # the login request's field names (api: JSON, form: form-encoded)
+    password_field: str = "password"
     token_field: str = "token"
+    user_id_field: str = "user.id"  # where the login answer says the user's id (a dotted path; "" if not)
+    me_path: str = ""  # GET it (as the user) for the id when the login answer does not say it
     socket_auth_key: str = "token"  # the socket.io `auth` payload is {socket_auth_key: token}
     # RV_USER_A holds the username of user A, RV_USER_A_PASSWORD its password.
-    users: dict[str, str] = field(default_factory=lambda: {"a": "RV_USER_A", "b": "RV_USER_B", "c": "RV_USER_C"})
+    users: dict[str, str] = {"a": "RV_USER_A", "b": "RV_USER_B", "c": "RV_USER_C"}
 
 
-@dataclass(frozen=True)
-class UiSection:
-    """CSS selectors of the page (the `data-testid` contract by default)."""
+class UiSection(Section):
+    """Selectors of the page, in Playwright's selector syntax (CSS by default, `text=`, `role=`...).
+
+    The defaults are the reference app's `data-testid` contract. An empty selector means the page
+    has no such element: `connected = ""` judges the connection from the page's own socket.
+    """
 
     login_username: str = '[data-testid="login-username"]'
     login_password: str = '[data-testid="login-password"]'
-    login_submit: str = '[data-testid="login-submit"]'
-    connection_status: str = '[data-testid="connection-status"]'
+    login_submit: str = '[data-testid="login-submit"]'  # "" : press Enter in the last login field
     connected: str = '[data-testid="connection-status"][data-state="connected"]'
-    conversation_select: str = '[data-testid="conversation-select"]'
+    connection_status: str = '[data-testid="connection-status"]'
+    conversation_select: str = '[data-testid="conversation-select"]'  # direct: pick the peer; room: the room
     chat_input: str = '[data-testid="chat-input"]'
-    chat_send: str = '[data-testid="chat-send"]'
+    chat_send: str = '[data-testid="chat-send"]'  # "" : send with ui.send_key
+    send_key: str = "Enter"
     chat_message: str = '[data-testid="chat-message"]'
-    orders_list: str = '[data-testid="orders-list"]'
-    order_row: str = '[data-testid="order-row"]'
-    order_status: str = '[data-testid="order-status"]'
-    order_advance: str = '[data-testid="order-advance"]'
     version_banner: str = '[data-testid="version-banner"]'
 
 
-@dataclass(frozen=True)
-class EventsSection:
-    """Socket.IO event names."""
+class EventsSection(Section):
+    """Socket.IO event names, and where the text and the sender are in their payloads.
 
-    chat_message: str = "chat:message"
-    orders_update: str = "orders:update"
-    tasks_update: str = "tasks:update"
+    `chat_payload` is the JSON a watcher emits to chat, with placeholders `{text}`, `{peer_id}`,
+    `{room}`, `{nickname}` (a placeholder alone keeps its value's type: `{peer_id}` stays a number).
+    Paths are dotted (`author.id`); "" means the payload is the value itself.
+    """
+
+    chat_send: str = "chat:message"
+    chat_receive: str = ""  # default: the same as chat_send
+    chat_payload: str = '{"to": "{peer_id}", "text": "{text}"}'
+    chat_text_path: str = "text"
+    chat_sender_path: str = "sender_id"  # "" : messages do not carry their sender (RT-006 is skipped)
+    join: str = ""  # emitted by a watcher after connecting: joining a room, announcing a nickname
+    join_payload: str = ""
     health_ping: str = "health:ping"
     health_pong: str = "health:pong"
 
-
-@dataclass(frozen=True)
-class ApiSection:
-    """REST endpoints (paths on base_url); an empty one skips the checks that need it."""
-
-    users: str = "/api/users"
-    orders: str = "/api/orders"  # POST {"title"} creates
-    order: str = "/api/orders/{id}"  # PATCH {"status"} updates, DELETE deletes
-    order_statuses: list[str] = field(default_factory=lambda: ["new", "accepted", "preparing", "ready", "delivered"])
-    chat_since: str = "/api/chat/messages?since_id={id}"
-    # DELETE removes the user's own synthetic messages at the end of a run ("" if the app has none).
-    chat_cleanup: str = "/api/chat/messages?contains={marker}"
-    orders_since: str = "/api/orders?since_version={version}"
+    @property
+    def chat_received(self) -> str:
+        return self.chat_receive or self.chat_send
 
 
-@dataclass(frozen=True)
-class BudgetsSection:
-    """What "instantly" means for this app."""
+class ItemsSection(Section):
+    """Shared items that change (orders, tasks): how to create, update and delete one, and see it."""
 
-    chat_p95_ms: float = 250.0
-    order_p95_ms: float = 500.0
-    chat_samples: int = 30  # per direction
-    reconnect_s: float = 10.0
-    heartbeat_interval_s: float = 30.0
+    create: str = "/api/orders"  # POST create_payload
+    update: str = "/api/orders/{id}"  # PATCH update_payload
+    delete: str = "/api/orders/{id}"  # DELETE, at the end (synthetic data is removed)
+    create_payload: str = '{"title": "{title}"}'
+    update_payload: str = '{"status": "{status}"}'
+    statuses: list[str] = ["new", "accepted", "preparing", "ready", "delivered"]
+    event: str = "orders:update"
+    id_path: str = "id"  # in the create answer and the event
+    status_path: str = "status"
+    row: str = '[data-testid="order-row"]'  # contains the item's title
+    advance: str = '[data-testid="order-advance"]'  # inside the row; "" : updates from the API only
+
+
+class CleanupSection(Section):
+    """Removing the run's synthetic data at the end ("" when the app has no such endpoint)."""
+
+    chat: str = "/api/chat/messages?contains={marker}"  # DELETE, each user its own messages
+
+
+class BudgetsSection(Section):
+    """What "instantly" means for this app, and the timers the checks compare against."""
+
+    chat_p95_ms: Milliseconds = 250.0
+    item_p95_ms: Milliseconds = 500.0
+    chat_samples: Annotated[int, Field(ge=5, le=1000)] = 30  # per direction
+    reconnect_s: Seconds = 10.0
+    heartbeat_interval_s: Seconds = 30.0
     # The server's ping timers, for the nginx audit when no live handshake says them.
-    ping_interval_s: float = 25.0
-    ping_timeout_s: float = 20.0
-    edge_idle_timeout_s: float = 100.0  # Cloudflare's WebSocket idle cut, about 100 s
-    nginx_read_timeout_s: float | None = None  # known from [config_files] nginx when given
+    ping_interval_s: Seconds = 25.0
+    ping_timeout_s: Seconds = 20.0
+    edge_idle_timeout_s: Seconds = 100.0  # Cloudflare's WebSocket idle cut, about 100 s
+    nginx_read_timeout_s: Seconds | None = None  # known from [config_files] nginx when given
 
 
-@dataclass(frozen=True)
-class FaultsSection:
-    """Which fault methods may run: client (own connections only), edge, backend."""
-
-    allowed: list[str] = field(default_factory=lambda: ["client"])
+FaultMethod = Literal["client", "edge", "backend"]
 
 
-@dataclass(frozen=True)
-class CloudflareSection:
+class FaultsSection(Section):
+    """Which fault methods may run: client (the suite's own connections only), edge, backend."""
+
+    allowed: list[FaultMethod] = ["client"]
+    storm_clients: Annotated[int, Field(ge=2, le=20_000)] = 200
+    max_check_s: Seconds = 120.0  # a fault check that would take longer (real timers) is skipped
+
+
+class CloudflareSection(Section):
     """The zone to audit, read-only; the token comes from the env var named here."""
 
     zone_id: str | None = None
@@ -132,54 +208,33 @@ class CloudflareSection:
     api_base_url: str | None = None  # only for tests against a local server
 
 
-@dataclass(frozen=True)
-class ConfigFilesSection:
-    """Deployment files for the static audit."""
+class ConfigFilesSection(Section):
+    """Deployment files for the static audit (relative paths: from the profile's folder)."""
 
-    env: list[str] = field(default_factory=list)
-    k8s: list[str] = field(default_factory=list)
+    env: list[str] = []
+    k8s: list[str] = []
     nginx: str | None = None
     site_url: str | None = None  # the public site the env vars serve (default: base_url)
-    allowed_hosts: list[str] = field(default_factory=list)  # other hosts the socket URL may use
+    allowed_hosts: list[str] = []  # other hosts the socket URL may use
 
 
-SECTIONS: dict[str, type] = {
-    "target": TargetSection,
-    "auth": AuthSection,
-    "ui": UiSection,
-    "events": EventsSection,
-    "api": ApiSection,
-    "budgets": BudgetsSection,
-    "faults": FaultsSection,
-    "cloudflare": CloudflareSection,
-    "config_files": ConfigFilesSection,
-}
-AUTH_MODES = ("api", "form", "none")
-FAULT_METHODS = ("client", "edge", "backend")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Profile:
+class Profile(Section):
     """A validated target profile."""
 
-    target: TargetSection = field(default_factory=TargetSection)
-    auth: AuthSection = field(default_factory=AuthSection)
-    ui: UiSection = field(default_factory=UiSection)
-    events: EventsSection = field(default_factory=EventsSection)
-    api: ApiSection = field(default_factory=ApiSection)
-    budgets: BudgetsSection = field(default_factory=BudgetsSection)
-    faults: FaultsSection = field(default_factory=FaultsSection)
-    cloudflare: CloudflareSection = field(default_factory=CloudflareSection)
-    config_files: ConfigFilesSection = field(default_factory=ConfigFilesSection)
+    target: TargetSection = TargetSection()
+    app: AppSection = AppSection()
+    auth: AuthSection = AuthSection()
+    ui: UiSection = UiSection()
+    events: EventsSection = EventsSection()
+    items: ItemsSection = ItemsSection()
+    cleanup: CleanupSection = CleanupSection()
+    budgets: BudgetsSection = BudgetsSection()
+    faults: FaultsSection = FaultsSection()
+    cloudflare: CloudflareSection = CloudflareSection()
+    config_files: ConfigFilesSection = ConfigFilesSection()
+    # Not settings: where the profile came from, and where each non-default value did.
     source: str = "defaults"
-    # Where each non-default value came from ("file", "RV_X", "--set"), for the report header.
-    origins: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, str] = {}
 
     @property
     def embedded(self) -> bool:
@@ -194,8 +249,7 @@ class Profile:
 
     @property
     def socket_path(self) -> str:
-        path = self.target.socket_path
-        return path if path.endswith("/") else path + "/"
+        return self.target.socket_path
 
     @property
     def expected_ws_url(self) -> str:
@@ -205,28 +259,10 @@ class Profile:
         scheme = "wss" if parts.scheme in ("https", "wss") else "ws"
         return f"{scheme}://{parts.netloc}{self.socket_path}"
 
-    def credentials(self, role: str, env: Mapping[str, str] | None = None) -> Credentials:
-        """The username and password of user `role` (a, b, c) from the env vars the profile names."""
-        env = os.environ if env is None else env
-        prefix = self.auth.users.get(role)
-        if prefix is None:
-            raise ConfigError(f'auth.users has no user {role!r}; add it, e.g. {role} = "RV_USER_{role.upper()}"')
-        missing = [name for name in (prefix, f"{prefix}_PASSWORD") if not env.get(name)]
-        if missing:
-            raise ConfigError(
-                f"user {role} needs the environment variable(s) {', '.join(missing)}"
-                f" (auth.users.{role} = {prefix!r}: {prefix} holds the username,"
-                f" {prefix}_PASSWORD the password)"
-            )
-        return Credentials(env[prefix], env[f"{prefix}_PASSWORD"])
-
-    def has_user(self, role: str, env: Mapping[str, str] | None = None) -> bool:
-        env = os.environ if env is None else env
-        prefix = self.auth.users.get(role)
-        return bool(prefix and env.get(prefix) and env.get(f"{prefix}_PASSWORD"))
-
-    def with_target(self, **changes: Any) -> Profile:
-        return dataclasses.replace(self, target=dataclasses.replace(self.target, **changes))
+    def replace(self, **sections: Any) -> Profile:
+        """A copy with some sections' keys changed: `replace(target={"base_url": ...})`."""
+        changes = {name: getattr(self, name).model_copy(update=values) for name, values in sections.items()}
+        return self.model_copy(update=changes)
 
     def secret_values(self, env: Mapping[str, str] | None = None) -> list[str]:
         """Every secret this profile can reach (passwords, API token): for redaction."""
@@ -234,6 +270,13 @@ class Profile:
         names = [f"{prefix}_PASSWORD" for prefix in self.auth.users.values()]
         names.append(self.cloudflare.token_env)
         return [env[name] for name in names if env.get(name)]
+
+
+SECTIONS: dict[str, type[Section]] = {
+    name: info.annotation
+    for name, info in Profile.model_fields.items()
+    if isinstance(info.annotation, type) and issubclass(info.annotation, Section)
+}
 
 
 # Loading -----------------------------------------------------------------------------------------
@@ -255,38 +298,48 @@ def load_profile(
         for section, values in _read_toml(path).items():
             raw[section].update(values)
             origins.update({f"{section}.{key}": "file" for key in values})
+        _resolve_files(raw["config_files"], raw["target"], path.parent)
     for section_name, section_type in SECTIONS.items():
-        for f in dataclasses.fields(section_type):
-            env_name = f"{ENV_PREFIX}{section_name}_{f.name}".upper()
+        for key in section_type.model_fields:
+            env_name = f"{ENV_PREFIX}{section_name}_{key}".upper()
             if env_name in env:
-                raw[section_name][f.name] = _parse_text(env[env_name], _hint(section_type, f.name), env_name)
-                origins[f"{section_name}.{f.name}"] = env_name
+                raw[section_name][key] = _from_text(env[env_name], section_type, key)
+                origins[f"{section_name}.{key}"] = env_name
     for dotted, value in (overrides or {}).items():
         section_name, key = _split_key(dotted, "--set")
-        raw[section_name][key] = _parse_text(value, _hint(SECTIONS[section_name], key), f"--set {dotted}")
+        raw[section_name][key] = _from_text(value, SECTIONS[section_name], key)
         origins[dotted] = "--set"
-    sections = {name: _build_section(name, SECTIONS[name], values, origins) for name, values in raw.items()}
-    profile = Profile(**sections, source=source, origins=origins)
-    _validate(profile)
-    return profile
+    try:
+        return Profile.model_validate({**raw, "source": source, "origins": origins})
+    except ValidationError as error:
+        raise ConfigError(_explain(error, origins, path)) from None
 
 
 def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        data = tomllib.loads(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"profile {path} does not exist") from None
     except OSError as error:
         raise ConfigError(f"cannot read profile {path}: {error.strerror}") from None
+    if len(data) > MAX_PROFILE_BYTES:
+        raise ConfigError(f"profile {path} is {len(data)} bytes; a profile is at most {MAX_PROFILE_BYTES} bytes")
+    try:
+        # utf-8-sig: editors on Windows start files with a byte-order mark.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"profile {path} is not UTF-8 (byte {error.start}): save it as UTF-8") from None
+    try:
+        parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     result: dict[str, dict[str, Any]] = {}
-    for section, values in data.items():
+    for section, values in parsed.items():
         if section not in SECTIONS:
             raise ConfigError(f"{path}: unknown section [{section}].{_suggest(section, SECTIONS)}")
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: {section} must be a table, [{section}]")
-        known = {f.name for f in dataclasses.fields(SECTIONS[section])}
+        known = SECTIONS[section].model_fields
         for key in values:
             if key not in known:
                 raise ConfigError(
@@ -297,11 +350,28 @@ def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
     return result
 
 
+def _resolve_files(files: dict[str, Any], target: dict[str, Any], folder: Path) -> None:
+    """Relative paths in a profile file are relative to the file's folder, not the working directory."""
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            return str(folder / value)
+        return value
+
+    for key in ("env", "k8s"):
+        if isinstance(files.get(key), list):
+            files[key] = [resolve(item) for item in files[key]]
+    if "nginx" in files:
+        files["nginx"] = resolve(files["nginx"])
+    if "ca_file" in target:
+        target["ca_file"] = resolve(target["ca_file"])
+
+
 def _split_key(dotted: str, where: str) -> tuple[str, str]:
     section, _, key = dotted.partition(".")
     if section not in SECTIONS:
         raise ConfigError(f"{where}: unknown section {section!r}.{_suggest(section, SECTIONS)}")
-    known = {f.name for f in dataclasses.fields(SECTIONS[section])}
+    known = SECTIONS[section].model_fields
     if key not in known:
         raise ConfigError(
             f"{where}: unknown key {section}.{key}.{_suggest(key, known)} Valid keys: {', '.join(sorted(known))}"
@@ -314,115 +384,67 @@ def _suggest(word: str, choices: Any) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def _hint(section_type: type, key: str) -> Any:
-    return typing.get_type_hints(section_type)[key]
-
-
-def _parse_text(text: str, hint: Any, where: str) -> Any:
-    """Turn an env var or --set string into the type the field wants."""
-    base = _strip_optional(hint)
+def _from_text(text: str, section: type[Section], key: str) -> Any:
+    """An env var or --set string, shaped for the field: lists and tables from JSON or commas."""
     text = text.strip()
-    if base is not str and _is_optional(hint) and text == "":
+    annotation = str(section.model_fields[key].annotation)
+    if text == "" and "None" in annotation:
         return None
-    if base is bool:
-        lowered = text.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"{where} must be true or false, got {text!r}")
-    if base in (int, float):
-        try:
-            return base(text)
-        except ValueError:
-            kind = "a whole number" if base is int else "a number"
-            raise ConfigError(f"{where} must be {kind}, got {text!r}") from None
-    if typing.get_origin(base) is list:
-        return [item.strip() for item in text.split(",") if item.strip()]
-    if typing.get_origin(base) is dict:
-        pairs = {}
-        for item in filter(None, (part.strip() for part in text.split(","))):
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ConfigError(f"{where} must be name=value pairs separated by commas, got {item!r}")
-            pairs[key.strip()] = value.strip()
-        return pairs
+    if annotation.startswith(("list", "dict")):
+        if text.startswith(("[", "{")):
+            try:
+                return json.loads(text)
+            except ValueError:
+                pass  # validation says what is wrong with it
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if annotation.startswith("dict"):
+            return dict(item.partition("=")[::2] for item in items) if all("=" in i for i in items) else text
+        return items
     return text
 
 
-def _is_optional(hint: Any) -> bool:
-    return isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint)
+def _explain(error: ValidationError, origins: dict[str, str], path: Path | None) -> str:
+    """The first validation error as one sentence: key, origin, what is wrong, the valid values."""
+    first = error.errors()[0]
+    location = [str(part) for part in first["loc"]]
+    dotted = ".".join(location)
+    origin = origins.get(dotted, "")
+    where = f"{dotted} (from {origin})" if origin and origin != "file" else dotted
+    if origin == "file" and path is not None:
+        where = f"{path}: {dotted}"
+    value = first.get("input")
+    kind = first["type"]
+    if kind == "extra_forbidden" and len(location) == 2:
+        known = SECTIONS[location[0]].model_fields
+        return f"unknown key {dotted}.{_suggest(location[1], known)} Valid keys: {', '.join(sorted(known))}"
+    if kind == "literal_error":
+        expected = first.get("ctx", {}).get("expected", "")
+        close = _suggest(str(value), [part.strip(" '") for part in expected.replace(" or ", ",").split(",")])
+        return f"{where} must be one of {expected}, got {value!r}.{close}"
+    messages = {
+        "float_parsing": "a number",
+        "float_type": "a number",
+        "int_parsing": "a whole number",
+        "int_type": "a whole number",
+        "int_from_float": "a whole number",
+        "bool_parsing": "true or false",
+        "bool_type": "true or false",
+        "string_type": "a string",
+        "list_type": "a list of strings",
+        "dict_type": "a table of strings",
+    }
+    if kind in messages:
+        return f"{where} must be {messages[kind]}, got {value!r}"
+    return f"{where}: {first['msg'].removeprefix('Value error, ')} (got {value!r})"
 
 
-def _strip_optional(hint: Any) -> Any:
-    if _is_optional(hint):
-        return next(arg for arg in typing.get_args(hint) if arg is not type(None))
-    return hint
-
-
-def _check_type(value: Any, hint: Any, where: str) -> Any:
-    if value is None and _is_optional(hint):
+def _url(value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if value is None:
         return None
-    base = _strip_optional(hint)
-    if base is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    origin = typing.get_origin(base)
-    if origin is list:
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise ConfigError(f"{where} must be a list of strings, got {value!r}")
-        return value
-    if origin is dict:
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise ConfigError(f"{where} must be a table of strings, got {value!r}")
-        return value
-    if not isinstance(value, base) or (base is int and isinstance(value, bool)):
-        names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
-        raise ConfigError(f"{where} must be {names.get(base, base.__name__)}, got {value!r}")
-    return value
-
-
-def _build_section(name: str, section_type: type, values: dict[str, Any], origins: dict[str, str]) -> Any:
-    checked = {}
-    for key, value in values.items():
-        where = f"{name}.{key}"
-        if where in origins and origins[where] != "file":
-            where += f" (from {origins[where]})"
-        checked[key] = _check_type(value, _hint(section_type, key), where)
-    return section_type(**checked)
-
-
-def _validate(profile: Profile) -> None:
-    target = profile.target
-    for key in ("base_url", "socket_url", "expected_ws_url"):
-        value = getattr(target, key)
-        if value is not None:
-            _check_url(f"target.{key}", value, ws=key == "expected_ws_url")
-    if not target.socket_path.startswith("/"):
-        raise ConfigError(f"target.socket_path must start with /, got {target.socket_path!r}")
-    if profile.auth.mode not in AUTH_MODES:
-        raise ConfigError(
-            f"auth.mode must be one of {', '.join(AUTH_MODES)}, got {profile.auth.mode!r}."
-            f"{_suggest(profile.auth.mode, AUTH_MODES)}"
-        )
-    for method in profile.faults.allowed:
-        if method not in FAULT_METHODS:
-            raise ConfigError(
-                f"faults.allowed: unknown method {method!r}; valid: {', '.join(FAULT_METHODS)}."
-                f"{_suggest(method, FAULT_METHODS)}"
-            )
-    budgets = profile.budgets
-    for key in ("chat_p95_ms", "order_p95_ms", "reconnect_s", "heartbeat_interval_s"):
-        if getattr(budgets, key) <= 0:
-            raise ConfigError(f"budgets.{key} must be above 0")
-    if budgets.chat_samples < 5:
-        raise ConfigError("budgets.chat_samples must be at least 5 for a percentile to mean anything")
-
-
-def _check_url(where: str, value: str, *, ws: bool = False) -> None:
-    schemes = ("ws", "wss", "http", "https") if ws else ("http", "https")
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.hostname:
-        raise ConfigError(f"{where} must be an absolute {' or '.join(s + '://' for s in schemes)} URL, got {value!r}")
+        raise ValueError(f"must be an absolute {' or '.join(s + '://' for s in schemes)} URL")
+    return value
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
@@ -448,8 +470,12 @@ def profile_from_target_option(
     url_from_option = False
     if target:
         if "://" in target:
-            url_from_option = "target.base_url" not in overrides
-            overrides.setdefault("target.base_url", target)
+            if "target.base_url" in overrides and overrides["target.base_url"] != target:
+                raise ConfigError(
+                    f"--target {target} and --set target.base_url={overrides['target.base_url']} disagree: give one"
+                )
+            url_from_option = True
+            overrides["target.base_url"] = target
         else:
             path = Path(target)
             if path.suffix != ".toml" and not path.exists():
@@ -463,12 +489,48 @@ def profile_from_target_option(
 def describe(profile: Profile) -> list[str]:
     """The effective non-default settings, one `section.key = value (origin)` line each."""
     lines = []
-    for name in SECTIONS:
+    for name, section_type in SECTIONS.items():
         section = getattr(profile, name)
-        defaults = SECTIONS[name]()
-        for f in dataclasses.fields(section):
-            value = getattr(section, f.name)
-            if value != getattr(defaults, f.name):
-                origin = profile.origins.get(f"{name}.{f.name}", "")
-                lines.append(f"{name}.{f.name} = {value!r}" + (f"  ({origin})" if origin else ""))
+        defaults = section_type()
+        for key in section_type.model_fields:
+            value = getattr(section, key)
+            if value != getattr(defaults, key):
+                origin = profile.origins.get(f"{name}.{key}", "")
+                lines.append(f"{name}.{key} = {value!r}" + (f"  ({origin})" if origin else ""))
     return lines
+
+
+def get_path(data: Any, path: str) -> Any:
+    """The value at a dotted path of a payload ("" : the payload itself); None when absent."""
+    for part in filter(None, path.split(".")):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def fill_template(template: str, values: Mapping[str, Any], where: str) -> Any:
+    """A JSON payload template with `{name}` placeholders filled; a placeholder alone keeps its type."""
+    try:
+        shape = json.loads(template)
+    except ValueError as error:
+        raise ConfigError(f"{where} is not valid JSON: {error} (got {template!r})") from None
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, str):
+            for name, value in values.items():
+                if node == "{" + name + "}":
+                    return value
+            for name, value in values.items():
+                node = node.replace("{" + name + "}", str(value))
+            return node
+        if isinstance(node, list):
+            return [fill(item) for item in node]
+        if isinstance(node, dict):
+            return {key: fill(item) for key, item in node.items()}
+        return node
+
+    return fill(shape)

@@ -6,22 +6,32 @@
     ├── SetupError                      exit 2: this machine lacks something (browser, nginx, npm ci)
     ├── TargetUnreachable               exit 3: the target cannot be verified at all
     │   (kinds: unreachable, tls, challenged, not-socketio, http-error, stack)
-    └── WaitTimeout                     a wait expired: what it waited for, and what it saw instead
+    ├── WaitTimeout                     a wait expired: what it waited for, and what it saw instead
+    ├── ConnectFailed                   a Socket.IO client could not connect (refused, or never answered)
+    └── NotApplicable                   a check has nothing to judge on this target (it is skipped)
 
-    CheckFailure(AssertionError)        a check did not hold: check id, what was seen, likely fix
+    CheckFailure(AssertionError)        a check did not hold: what was seen, the findings, the likely fix
 
 `CheckFailure` derives from AssertionError so that pytest reports it as a test failure, not an error.
+It names no check: the check a test verifies is its marker, so helpers shared by checks stay neutral.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from realtime_verify.metrics import LatencySeries
+    from realtime_verify.outcome import Finding
 
 EXIT_PASSED = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: a defect of realtime-verify, never "a check failed"
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it
+EXIT_TERMINATED = 143  # SIGTERM, what CI sends on cancel or timeout
 
 
 class RealtimeVerifyError(Exception):
@@ -60,20 +70,38 @@ class WaitTimeout(RealtimeVerifyError):
     """A wait expired; the message names what never came and what came instead."""
 
 
-@dataclass
+class ConnectFailed(RealtimeVerifyError):
+    """A Socket.IO client could not connect. `refused`: the server answered CONNECT_ERROR, whose data
+    is `reason` (the server's own words); else the connection failed before any answer."""
+
+    def __init__(self, message: str, *, refused: bool, reason: str = "") -> None:
+        super().__init__(message)
+        self.refused = refused
+        self.reason = reason
+
+
+class NotApplicable(RealtimeVerifyError):
+    """A check has nothing to judge on this target; the message is the reason it is skipped."""
+
+
 class CheckFailure(AssertionError):
-    """A check did not hold."""
+    """A check did not hold: what was seen, the findings behind it, and the likely fix."""
 
-    check_id: str
-    message: str
-    fix: str = ""
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        super().__init__(str(self))
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str = "",
+        findings: Sequence[Finding] = (),
+        metrics: dict[str, Any] | None = None,
+        series: Sequence[LatencySeries] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.findings = list(findings)
+        self.metrics = dict(metrics or {})
+        self.series = list(series)  # latency measured before the check failed, still worth showing
 
     def __str__(self) -> str:
-        text = f"{self.check_id}: {self.message}"
-        if self.fix:
-            text += f"\n  fix: {self.fix}"
-        return text
+        return f"{self.message}\n  fix: {self.fix}" if self.fix else self.message

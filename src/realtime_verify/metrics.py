@@ -48,34 +48,36 @@ class LatencySeries:
 
     name: str
     samples_ms: list[float] = field(default_factory=list)
+    budget_ms: float | None = None  # the p95 budget it is judged against, shown beside it
 
     def add(self, value_ms: float) -> None:
         self.samples_ms.append(value_ms)
 
     def summary(self) -> dict[str, Any]:
         if not self.samples_ms:
-            return {"segment": self.name, "n": 0}
+            return {"segment": self.name, "n": 0, "budget_ms": self.budget_ms}
         return {
             "segment": self.name,
+            "budget_ms": self.budget_ms,
             "n": len(self.samples_ms),
             "p50_ms": round(percentile(self.samples_ms, 50), 2),
             "p95_ms": round(percentile(self.samples_ms, 95), 2),
             "max_ms": round(max(self.samples_ms), 2),
         }
 
-    def check_p95(self, check_id: str, budget_ms: float, fix: str) -> None:
-        """Fail `check_id` when the p95 is over budget."""
+    def check_p95(self, budget_ms: float, fix: str) -> None:
+        """Raise CheckFailure when the p95 is over budget (or nothing was measured)."""
         if not self.samples_ms:
-            raise CheckFailure(check_id, f"{self.name}: no samples were measured")
+            raise CheckFailure(f"{self.name}: no samples were measured")
         p95 = percentile(self.samples_ms, 95)
         if p95 > budget_ms:
             s = self.summary()
             raise CheckFailure(
-                check_id,
                 f"{self.name}: p95 {p95:.1f} ms is over the budget of {budget_ms:g} ms"
                 f" (p50 {s['p50_ms']} ms, max {s['max_ms']} ms, n={s['n']})",
                 fix=fix,
                 metrics=s,
+                series=[self],
             )
 
 

@@ -88,3 +88,9 @@ def spki_sha256(cert_pem: bytes) -> str:
     cert = x509.load_pem_x509_certificate(cert_pem)
     der = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def normalize_socket_path(path: str) -> str:
+    """The socket path as one form everywhere: a leading and a trailing slash (`/socket.io/`)."""
+    stripped = path.strip().strip("/")
+    return f"/{stripped}/" if stripped else "/"

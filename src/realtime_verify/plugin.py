@@ -1,23 +1,24 @@
-"""The pytest plugin: options, markers, fixtures, artifacts and reports. Thin on purpose.
+"""The pytest plugin: options, markers, fixtures and reports. Thin on purpose: the work is in the harness.
 
-Fixtures, from expensive (once per session) to cheap (per test):
+Fixtures, from expensive (once per run) to cheap (per check):
 
-    rv_settings        the resolved options and target profile
-    rv_target          the target, ready: the embedded stack started, the preflight passed
-    rv_browser         one Chromium for the whole run
-    rv_run             run-wide state: markers, synthetic data to clean up, fail-fast memory
-    open_app           factory: a new browser context + page, logged in, connected
-    connect_watcher    factory: a python-socketio watcher client, logged in
-    rv_metrics         per-test metrics and latency series, carried into the reports
+    rv_settings   the resolved options and target profile
+    rv_target     the target, ready: the embedded stack started, the preflight passed
+    rv_adapter    the app adapter (override this fixture in a conftest.py to bring your own)
+    rv_browser    one Chromium for the run
+    rv_app        this check's pages and watchers (`AppSession`), closed with artifacts
+    rv_check      what this check recorded: judgements, metrics, latency, timelines
+    rv_markers    unique markers for the synthetic data the run creates
+
+A test is a check when it carries `@pytest.mark.check(catalogue.X)`: the catalogue says which run
+profiles include it and what it needs; a check whose need the target lacks is skipped, with the
+reason, before it runs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
-import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass, field
@@ -26,29 +27,32 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, async_playwright
 
-from realtime_verify.browser import find_chromium, instrumentation_script, launch_chromium
+from realtime_verify.adapter import AppAdapter, TargetFacts, load_adapter, skip_reason
+from realtime_verify.artifacts import ARTIFACT_MODES, SCREENSHOT_MODES, ArtifactSettings
+from realtime_verify.browser import find_chromium, launch_chromium
+from realtime_verify.catalogue import CATALOGUE, Check, RunProfile
 from realtime_verify.config import Profile, describe, parse_overrides, profile_from_target_option
 from realtime_verify.errors import (
     EXIT_USAGE,
+    CheckFailure,
+    NotApplicable,
     RealtimeVerifyError,
+    TargetUnreachable,
     UsageError,
-    WaitTimeout,
 )
-from realtime_verify.faults import resolve_faults
-from realtime_verify.metrics import LatencySeries, Markers, format_table
-from realtime_verify.pages import AppPage
+from realtime_verify.metrics import Markers
+from realtime_verify.outcome import CheckResult, Judgement, Status
+from realtime_verify.reporting import format as fmt
 from realtime_verify.reporting.redact import Redactor
-from realtime_verify.reporting.summary import CheckResult, RunReport, write_reports
+from realtime_verify.reporting.summary import RunReport, write_reports
+from realtime_verify.session import AppSession, RunMemory, slug
 from realtime_verify.stack import StackConfig
+from realtime_verify.stack.faults import resolve_faults
 from realtime_verify.target import Target, prepare_target
-from realtime_verify.watcher import Watcher
 
-PROFILES = ("smoke", "signoff", "nightly")
-ARTIFACT_MODES = ("on", "off", "retain-on-failure")
-SCREENSHOT_MODES = ("on", "off", "only-on-failure")
-CONNECT_TIMEOUT_S = 10.0
+PROFILES = tuple(profile.value for profile in RunProfile)
 
 
 @dataclass
@@ -56,49 +60,63 @@ class RunSettings:
     """The options of one run, resolved once."""
 
     profile: Profile
-    run_profile: str
+    run_profile: RunProfile
     browser_path: str | None
     headed: bool
-    tracing: str
-    video: str
-    screenshot: str
+    artifacts: ArtifactSettings
     output: Path
     faults: tuple[str, ...]
+    selected: set[Check] | None  # --check; None: every check of the run profile
     started: float = field(default_factory=time.time)
 
 
 @dataclass
 class RunState:
-    """What tests share within a run."""
+    """What checks share within a run."""
 
     markers: Markers
     redactor: Redactor
     results: list[CheckResult] = field(default_factory=list)
-    page_connect_failure: str | None = None
+    memory: RunMemory = field(default_factory=RunMemory)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     target: Target | None = None
+    adapter: AppAdapter | None = None
     browser_version: str = ""
-    checks_selected: int = 0
+    checks: list[Check] = field(default_factory=list)  # the checks this run was asked to run
     abort: RealtimeVerifyError | None = None
     session_values: dict[str, Any] = field(default_factory=dict)
     reports: list[Path] = field(default_factory=list)
 
 
 @dataclass
-class CheckMetrics:
-    """Per-test numbers: latency series and plain values, shown in every report."""
+class CheckRecord:
+    """What one check recorded while it ran; the plugin turns it into the check's result."""
 
-    series: dict[str, LatencySeries] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)  # a passed check with these reports "warning"
+    judgement: Judgement = field(default_factory=Judgement)
+    artifacts: list[str] = field(default_factory=list)
+    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
-    def latency(self, name: str) -> LatencySeries:
-        return self.series.setdefault(name, LatencySeries(name))
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.judgement.metrics
+
+    def record(self, judgement: Judgement) -> None:
+        """Add what a judgement concluded (metrics, findings, latency, timelines) to this check."""
+        mine = self.judgement
+        mine.metrics.update(judgement.metrics)
+        mine.findings += judgement.findings
+        mine.checked += judgement.checked
+        mine.series += judgement.series
+        mine.timelines += judgement.timelines
+
+    def on_cleanup(self, cleanup: Callable[[], Awaitable[None]]) -> None:
+        """Run `cleanup` when the check ends, passed or failed (synthetic data it created)."""
+        self.cleanups.append(cleanup)
 
 
 SETTINGS = pytest.StashKey[RunSettings]()
 STATE = pytest.StashKey[RunState]()
-METRICS = pytest.StashKey[CheckMetrics]()
+RECORD = pytest.StashKey[CheckRecord]()
 FAILED = pytest.StashKey[bool]()
 
 
@@ -108,30 +126,14 @@ FAILED = pytest.StashKey[bool]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("realtime-verify", "realtime-verify: verify a Socket.IO real-time layer")
     group.addoption(
-        "--target",
-        default=None,
-        help="a target profile (.toml) or a base URL; default: the embedded reference stack",
+        "--target", default=None, help="a target profile (.toml) or a base URL; default: the embedded stack"
     )
-    group.addoption(
-        "--profile",
-        default=None,
-        choices=PROFILES,
-        help="which checks run (default: ini rv_profile, signoff)",
-    )
-    group.addoption(
-        "--browser-path",
-        default=None,
-        help="Chromium to launch (else $RV_BROWSER_PATH, Playwright's, the system's)",
-    )
+    group.addoption("--profile", default=None, choices=PROFILES, help="which checks run (default: ini rv_profile)")
+    group.addoption("--browser-path", default=None, help="Chromium to launch (else $RV_BROWSER_PATH, Playwright's...)")
     group.addoption("--headed", action="store_true", default=False, help="show the browser windows")
     group.addoption("--tracing", default="off", choices=ARTIFACT_MODES, help="Playwright traces (default: off)")
     group.addoption("--video", default="off", choices=ARTIFACT_MODES, help="record videos (default: off)")
-    group.addoption(
-        "--screenshot",
-        default="only-on-failure",
-        choices=SCREENSHOT_MODES,
-        help="page screenshots (default: only-on-failure)",
-    )
+    group.addoption("--screenshot", default="only-on-failure", choices=SCREENSHOT_MODES, help="page screenshots")
     group.addoption("--output", default=None, help="where reports and artifacts go (default: reports)")
     group.addoption(
         "--check",
@@ -142,11 +144,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only these checks: an ID (RT-002) or a family (RT); repeatable",
     )
     group.addoption(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="switch on a reference-app fault (embedded stack only; repeatable)",
+        "--fault", action="append", default=[], metavar="NAME", help="switch on an embedded stack fault (repeatable)"
     )
     group.addoption(
         "--set",
@@ -156,13 +154,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override one profile setting (repeatable)",
     )
-    parser.addini("rv_profile", "default check profile: smoke, signoff or nightly", default="signoff")
+    parser.addini("rv_profile", "default run profile: smoke, signoff or nightly", default="signoff")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "check(id, title=None): the check (e.g. RT-002) a test verifies")
-    for name in PROFILES:
-        config.addinivalue_line("markers", f"{name}: part of the {name} profile")
+    config.addinivalue_line("markers", "check(check): the catalogue check (realtime_verify.catalogue) a test verifies")
     try:
         settings = _resolve_settings(config)
     except UsageError as error:
@@ -178,17 +174,31 @@ def _resolve_settings(config: pytest.Config) -> RunSettings:
     if faults and not profile.embedded:
         raise UsageError("--fault switches faults of the embedded reference stack; it cannot apply to a --target")
     resolve_faults(faults)
-    output = config.getoption("output") or os.environ.get("RV_OUTPUT") or "reports"
+    wanted = config.getoption("rv_checks")
+    try:
+        selected = CATALOGUE.select(wanted) if wanted else None
+    except KeyError as error:
+        raise UsageError(
+            f"--check {error.args[0]}: no such check or family. Valid: {', '.join(CATALOGUE.ids)}"
+            " (or a family: ENV, NGX, CF, HS, RT, FT, SW)"
+        ) from None
+    run_profile = config.getoption("profile") or config.getini("rv_profile")
+    if run_profile not in PROFILES:
+        raise UsageError(f"rv_profile must be one of {', '.join(PROFILES)}, got {run_profile!r}")
+    output = Path(config.getoption("output") or os.environ.get("RV_OUTPUT") or "reports")
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"--output {output} is a file; give a folder for the reports")
     return RunSettings(
         profile=profile,
-        run_profile=config.getoption("profile") or config.getini("rv_profile"),
+        run_profile=RunProfile(run_profile),
         browser_path=config.getoption("browser_path"),
         headed=config.getoption("headed"),
-        tracing=config.getoption("tracing"),
-        video=config.getoption("video"),
-        screenshot=config.getoption("screenshot"),
-        output=Path(output),
+        artifacts=ArtifactSettings(
+            config.getoption("tracing"), config.getoption("video"), config.getoption("screenshot")
+        ),
+        output=output,
         faults=faults,
+        selected=selected,
     )
 
 
@@ -198,34 +208,42 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     profile = settings.profile
     target = "embedded reference stack" if profile.embedded else profile.target.base_url
-    lines = [
-        f"realtime-verify: profile {settings.run_profile}, target {target} ({profile.source})",
-    ]
+    lines = [f"realtime-verify: profile {settings.run_profile}, target {target} ({profile.source})"]
     if settings.faults:
         lines.append(f"realtime-verify: faults switched on: {', '.join(settings.faults)}")
     lines += [f"realtime-verify:   {line}" for line in describe(profile)]
     return lines
 
 
+def check_of(item: pytest.Item) -> Check | None:
+    marker = item.get_closest_marker("check")
+    if marker is None:
+        return None
+    check = marker.args[0] if marker.args else None
+    if not isinstance(check, Check):
+        raise UsageError(f"{item.nodeid}: @pytest.mark.check takes a catalogue check (catalogue.RT_002), got {check!r}")
+    return check
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the checks of the chosen profile; leave tests that are not checks alone."""
+    """Keep the checks of the run profile (and of --check); leave tests that are not checks alone."""
     settings = config.stash[SETTINGS]
-    wanted = {value.upper() for value in config.getoption("rv_checks")}
     selected: list[pytest.Item] = []
     deselected: list[pytest.Item] = []
+    checks: list[Check] = []
     for item in items:
-        marker = item.get_closest_marker("check")
-        if marker is None:
+        check = check_of(item)
+        if check is None:
             selected.append(item)
             continue
-        check_id = str(marker.args[0])
-        in_profile = item.get_closest_marker(settings.run_profile) is not None
-        asked = not wanted or check_id in wanted or check_id.split("-")[0] in wanted
-        (selected if in_profile and asked else deselected).append(item)
+        wanted = settings.run_profile in check.profiles and (settings.selected is None or check in settings.selected)
+        (selected if wanted else deselected).append(item)
+        if wanted:
+            checks.append(check)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
-    config.stash[STATE].checks_selected = sum(1 for item in selected if item.get_closest_marker("check"))
+    config.stash[STATE].checks = checks
 
 
 # Fixtures ----------------------------------------------------------------------------------------
@@ -234,7 +252,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def abort_run(state: RunState, error: RealtimeVerifyError) -> None:
     """Setup, usage and unreachable-target errors end the run with their exit code and one line."""
     state.abort = error
-    pytest.exit(f"realtime-verify: {error}", returncode=error.exit_code)
+    pytest.exit(state.redactor.text(f"realtime-verify: {error}"), returncode=error.exit_code)
 
 
 @pytest.fixture(scope="session")
@@ -245,8 +263,14 @@ def rv_settings(pytestconfig: pytest.Config) -> RunSettings:
 
 @pytest.fixture(scope="session")
 def rv_run(pytestconfig: pytest.Config) -> RunState:
-    """Run-wide state: markers, cleanups, the fail-fast memory of a page that cannot connect."""
+    """Run-wide state: markers, cleanups, the memory of a page that could not connect."""
     return pytestconfig.stash[STATE]
+
+
+@pytest.fixture(scope="session")
+def rv_markers(rv_run: RunState) -> Markers:
+    """Unique markers (`rv-<run id>-<n>`) for the synthetic data this run creates."""
+    return rv_run.markers
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -259,18 +283,35 @@ async def rv_target(rv_settings: RunSettings, rv_run: RunState) -> AsyncIterator
         abort_run(rv_run, error)
         raise  # unreachable: pytest.exit raised
     rv_run.target = target
-    rv_run.redactor.add(*(c.password for c in target.credentials.values()), *target.extra_env.values())
-    _record_session_value(rv_run, "target_ready_s", round(time.monotonic() - started, 2))
+    rv_run.redactor.add(*target.extra_env.values(), *(u.password for u in target.provided_users.values()))
+    rv_run.session_values["target_ready_s"] = round(time.monotonic() - started, 2)
     try:
         yield target
     finally:
         for cleanup in reversed(rv_run.cleanups):
             with contextlib.suppress(RealtimeVerifyError, OSError):
                 await cleanup()
-        removed = await target.remove_synthetic_messages(rv_run.markers.prefix)
-        if removed is not None:
-            _record_session_value(rv_run, "synthetic messages removed", removed)
+        if rv_run.adapter is not None:
+            with contextlib.suppress(RealtimeVerifyError, OSError):
+                removed = await rv_run.adapter.remove_chat(rv_run.markers.prefix)
+                if removed is not None:
+                    rv_run.session_values["synthetic messages removed"] = removed
+            await rv_run.adapter.close()
         await target.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def rv_adapter(rv_target: Target, rv_run: RunState) -> AppAdapter:
+    """The app adapter: the class `[app] adapter` names, else the profile-driven contract adapter."""
+    try:
+        adapter = load_adapter(rv_target)
+        await adapter.prepare()
+    except RealtimeVerifyError as error:
+        abort_run(rv_run, error)
+        raise
+    rv_run.adapter = adapter
+    rv_run.redactor.add(*adapter.secrets())
+    return adapter
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -289,157 +330,54 @@ async def rv_browser(rv_settings: RunSettings, rv_target: Target, rv_run: RunSta
 
 
 @pytest.fixture
-def rv_metrics(request: pytest.FixtureRequest) -> CheckMetrics:
-    """Numbers this test measured; they appear in the terminal summary and every report."""
-    metrics = CheckMetrics()
-    request.node.stash[METRICS] = metrics
-    return metrics
-
-
-OpenApp = Callable[..., Awaitable[AppPage]]
+def rv_check(request: pytest.FixtureRequest) -> CheckRecord:
+    """What this check records: pass judgements to `rv_check.record(...)`; they reach every report."""
+    record: CheckRecord = request.node.stash.setdefault(RECORD, CheckRecord())
+    return record
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def open_app(
+async def rv_app(
     request: pytest.FixtureRequest,
     rv_browser: Browser,
     rv_target: Target,
+    rv_adapter: AppAdapter,
     rv_settings: RunSettings,
     rv_run: RunState,
-) -> AsyncIterator[OpenApp]:
-    """Factory: `await open_app("a")` gives a new context and page, logged in as user a, connected."""
-    opened: list[tuple[BrowserContext, AppPage]] = []
-    profile = rv_target.profile
-    script = instrumentation_script(profile.socket_path, rf"{re.escape(rv_run.markers.prefix)}\d+")
-    artifacts = _artifact_dir(rv_settings, request.node)
-
-    async def factory(role: str, name: str | None = None, *, connect: bool = True) -> AppPage:
-        if connect and rv_run.page_connect_failure:
-            raise WaitTimeout(
-                f"skipped the wait, an earlier page could not connect either: {rv_run.page_connect_failure}"
-            )
-        video_dir = str(artifacts / "video") if rv_settings.video != "off" else None
-        context = await rv_browser.new_context(record_video_dir=video_dir)
-        await context.add_init_script(script)
-        page = await context.new_page()
-        app = AppPage(page, profile, name or f"page {role}")
-        opened.append((context, app))
-        await app.open(rv_target.base_url)
-        if profile.auth.mode != "none":
-            await app.login(rv_target.user(role))
-        # Traces start after login, so the password never enters them.
-        if rv_settings.tracing != "off":
-            await context.tracing.start(screenshots=True, snapshots=True)
-        if connect:
-            try:
-                await app.wait_connected(CONNECT_TIMEOUT_S)
-            except WaitTimeout as error:
-                rv_run.page_connect_failure = str(error)
-                raise
-        return app
-
-    yield factory
-    failed = request.node.stash.get(FAILED, False)
-    for index, (context, app) in enumerate(opened):
-        keep = failed or rv_settings.tracing == "on"
-        folder = artifacts / f"{index}-{_slug(app.name)}"
-        await _save_artifacts(context, app, folder, rv_settings, rv_run.redactor, failed=failed, keep_trace=keep)
-        await context.close()
-    if rv_settings.video == "retain-on-failure" and not failed:
-        shutil.rmtree(artifacts / "video", ignore_errors=True)
+    rv_check: CheckRecord,
+) -> AsyncIterator[AppSession]:
+    """This check's pages and watchers: `await rv_app.page("a")`, `await rv_app.watcher("c")`."""
+    session = AppSession(
+        browser=rv_browser,
+        target=rv_target,
+        adapter=rv_adapter,
+        markers=rv_run.markers,
+        redactor=rv_run.redactor,
+        artifacts=rv_settings.artifacts,
+        folder=rv_settings.output / "artifacts" / slug(request.node.name),
+        memory=rv_run.memory,
+    )
+    yield session
+    for cleanup in reversed(rv_check.cleanups):
+        with contextlib.suppress(RealtimeVerifyError, OSError):
+            await cleanup()
+    rv_check.artifacts += await session.close(failed=request.node.stash.get(FAILED, False))
 
 
-ConnectWatcher = Callable[..., Awaitable[Watcher]]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def connect_watcher(rv_target: Target) -> AsyncIterator[ConnectWatcher]:
-    """Factory: `await connect_watcher("b")` gives a connected watcher logged in as user b."""
-    watchers: list[Watcher] = []
-
-    async def factory(
-        role: str | None = "a",
-        *,
-        auth: dict[str, Any] | None = None,
-        transports: list[str] | None = None,
-        connect: bool = True,
-    ) -> Watcher:
-        profile = rv_target.profile
-        if auth is None and role is not None and profile.auth.mode != "none":
-            auth = rv_target.socket_auth(await rv_target.token(role))
-        watcher = Watcher(
-            f"{role or 'anonymous'}",
-            profile.socket_base,
-            profile.socket_path,
-            rv_target.network,
-            auth=auth,
-            transports=transports,
-        )
-        watchers.append(watcher)
-        if connect:
-            await watcher.connect(CONNECT_TIMEOUT_S)
-        return watcher
-
-    yield factory
-    for watcher in watchers:
-        with contextlib.suppress(Exception):
-            await watcher.close()
-
-
-# Artifacts ---------------------------------------------------------------------------------------
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80]
-
-
-def _artifact_dir(settings: RunSettings, node: pytest.Item) -> Path:
-    return settings.output / "artifacts" / _slug(node.nodeid.split("::")[-1])
-
-
-async def _save_artifacts(
-    context: BrowserContext,
-    app: AppPage,
-    folder: Path,
-    settings: RunSettings,
-    redactor: Redactor,
-    *,
-    failed: bool,
-    keep_trace: bool,
-) -> None:
-    """On failure (or when asked): screenshot, trace, console log and socket frame log, redacted."""
-    want_screenshot = settings.screenshot == "on" or (settings.screenshot == "only-on-failure" and failed)
-    tracing = settings.tracing != "off"
-    if not (failed or want_screenshot or (tracing and keep_trace)):
-        if tracing:
-            with contextlib.suppress(Exception):
-                await context.tracing.stop()
+@pytest.fixture(autouse=True)
+def _rv_skip_unmet_needs(request: pytest.FixtureRequest) -> None:
+    """A check whose needs the target lacks is skipped with the reason, before it runs."""
+    check = check_of(request.node)
+    if check is None or not check.needs:
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(Exception):
-        if want_screenshot:
-            await app.page.screenshot(path=str(folder / "screenshot.png"), full_page=True)
-        if tracing:
-            if keep_trace:
-                trace = folder / "trace.zip"
-                await context.tracing.stop(path=str(trace))
-                redactor.zip(trace)
-            else:
-                await context.tracing.stop()
-    if failed:
-        (folder / "console.log").write_text(redactor.text("\n".join(app.console) + "\n"))
-        with contextlib.suppress(Exception):
-            frames = await app.rv.frames()
-            snapshot = await app.rv.snapshot()
-            text = json.dumps({"snapshot": snapshot, "frames": frames}, indent=1)
-            (folder / "socket-frames.json").write_text(redactor.text(text))
+    adapter: AppAdapter = request.getfixturevalue("rv_adapter")
+    target: Target = request.getfixturevalue("rv_target")
+    reason = skip_reason(check, adapter.capabilities, TargetFacts.from_profile(target.profile))
+    if reason:
+        pytest.skip(reason)
 
 
 # Results and reports -----------------------------------------------------------------------------
-
-
-def _record_session_value(state: RunState, key: str, value: Any) -> None:
-    state.session_values[key] = value
 
 
 @pytest.hookimpl(wrapper=True)
@@ -447,45 +385,93 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    check = check_of(item)
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, NotApplicable):
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {error}")
+    elif isinstance(error, UsageError | TargetUnreachable):
+        # The profile or the target is wrong, not the app: one line, and the run ends with its code.
+        state = item.config.stash[STATE]
+        state.abort = error
+        item.session.shouldstop = f"realtime-verify: {error}"
+        report.longrepr = item.config.stash[STATE].redactor.text(f"realtime-verify: {error}")
+    elif isinstance(error, CheckFailure | RealtimeVerifyError) and check is not None:
+        report.longrepr = item.config.stash[STATE].redactor.text(f"{check.id}: {error}")
     if report.failed:
         item.stash[FAILED] = True
-    marker = item.get_closest_marker("check")
-    if marker is None:
-        return report
-    state = item.config.stash[STATE]
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        metrics = item.stash.get(METRICS, CheckMetrics())
-        result = CheckResult.from_report(
-            check_id=str(marker.args[0]),
-            title=_title(item),
-            report=report,
-            excinfo=call.excinfo,
-            latency=[s.summary() for s in metrics.series.values()],
-            values=dict(metrics.values),
-            warnings=list(metrics.warnings),
-            redactor=state.redactor,
-        )
-        state.results.append(result)
+    if check is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        state = item.config.stash[STATE]
+        state.results.append(_result(item, check, report, error, state.redactor))
     return report
 
 
-def _title(item: pytest.Item) -> str:
-    marker = item.get_closest_marker("check")
-    if marker is not None and "title" in marker.kwargs:
-        return str(marker.kwargs["title"])
-    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else item.name
+def _result(
+    item: pytest.Item, check: Check, report: pytest.TestReport, error: BaseException | None, redactor: Redactor
+) -> CheckResult:
+    record = item.stash.get(RECORD, CheckRecord())
+    judgement = record.judgement
+    message, fix = "", ""
+    findings = list(judgement.findings)
+    metrics = dict(judgement.metrics)
+    series = list(judgement.series)
+    if report.skipped:
+        status = Status.SKIPPED
+        longrepr = report.longrepr
+        message = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr or "")
+        message = message.removeprefix("Skipped: ")
+    elif isinstance(error, CheckFailure):
+        status = Status.FAILED
+        message, fix = error.message, error.fix or check.fix
+        findings = [*error.findings, *findings]
+        metrics.update(error.metrics)
+        series = series or list(error.series)
+    elif isinstance(error, UsageError | TargetUnreachable):
+        status, message = Status.NOT_RUN, str(error)
+    elif isinstance(error, RealtimeVerifyError | AssertionError):
+        # A wait that expired, a client that could not connect: the target did not do what the check needs.
+        status, message, fix = Status.FAILED, str(error) or type(error).__name__, check.fix
+    elif report.failed:
+        status = Status.ERROR
+        message = (
+            f"{type(error).__name__}: {error}" if error is not None else str(report.longrepr or "")
+        ) + " — an error of realtime-verify itself, not of the target: please report it"
+    else:
+        status = Status.WARNING if findings else Status.PASSED
+        if findings:
+            message = "; ".join(("needs review: " if f.severity == "review" else "") + f.line() for f in findings)
+            fix = "; ".join(dict.fromkeys(f.fix for f in findings if f.fix))
+    return CheckResult.of(
+        check,
+        status,
+        message=redactor.text(message.strip()),
+        fix=redactor.text(fix),
+        findings=findings,
+        checked=list(judgement.checked),
+        metrics=metrics,
+        latency=[s.summary() for s in series],
+        timelines=list(judgement.timelines),
+        duration_s=round(report.duration, 3),
+        nodeid=report.nodeid,
+        artifacts=list(record.artifacts),
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the reports of a suite run, also when it was aborted before any check ran."""
     state = session.config.stash.get(STATE, None)
     settings = session.config.stash.get(SETTINGS, None)
-    if state is None or settings is None or not (state.results or state.abort or state.checks_selected):
+    if state is None or settings is None or not (state.results or state.abort or state.checks):
         return
+    judged = {result.check_id for result in state.results}
+    reason = f"the run ended first: {state.abort}" if state.abort else "the run ended before it"
+    for check in state.checks:
+        if check.id not in judged:
+            state.results.append(CheckResult.of(check, Status.NOT_RUN, message=state.redactor.text(reason)))
     report = _build_report(state, settings, int(exitstatus))
     state.reports = write_reports(report, settings.output)
     state.session_values["verdict"] = report.verdict
+    session.exitstatus = report.exit_status
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -495,32 +481,36 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     write = terminalreporter.write_line
     terminalreporter.section("realtime-verify")
     latency = [s for r in state.results for s in r.latency]
-    for line in format_table(latency):
+    for line in fmt.latency_table(latency):
         write(line)
     if latency:
         write("")
-    for result in state.results:
-        write(f"{result.status.upper():<7} {result.check_id:<7} {result.title}")
-        if result.status in ("failed", "warning"):
-            write(f"        {result.message.splitlines()[0][:300]}")
+    ordered = sorted(state.results, key=lambda r: CATALOGUE.ids.index(r.check_id))
+    for line in fmt.results_table(ordered):
+        write(line)
     if state.abort is not None:
-        write(f"ABORTED before the checks could run: {state.redactor.text(str(state.abort))}")
+        write(f"ABORTED: {state.redactor.text(str(state.abort))}")
     write("")
-    write(f"verdict: {state.session_values.get('verdict')}; reports: {', '.join(str(p) for p in state.reports)}")
+    write(
+        f"verdict: {state.session_values.get('verdict')} ({fmt.summary_line(state.results)});"
+        f" reports: {', '.join(str(p) for p in state.reports)}"
+    )
 
 
 def _build_report(state: RunState, settings: RunSettings, exitstatus: int) -> RunReport:
     target = state.target
     profile = target.profile if target else settings.profile
     abort = state.abort
+    capabilities = state.adapter.capabilities.describe() if state.adapter else []
     return RunReport.build(
         run_id=state.markers.run_id,
         started=settings.started,
-        run_profile=settings.run_profile,
+        run_profile=settings.run_profile.value,
         target=profile.target.base_url or "embedded reference stack",
         embedded=settings.profile.embedded,
         faults=list(settings.faults),
         settings=describe(settings.profile),
+        capabilities=capabilities,
         browser=state.browser_version,
         results=state.results,
         values=state.session_values,

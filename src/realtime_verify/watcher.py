@@ -11,7 +11,7 @@ from typing import Any
 
 import socketio
 
-from realtime_verify.errors import WaitTimeout
+from realtime_verify.errors import ConnectFailed, WaitTimeout
 from realtime_verify.net import NetworkOptions
 
 Predicate = Callable[[Any], bool]
@@ -47,12 +47,14 @@ class Watcher:
         network: NetworkOptions,
         auth: dict[str, Any] | None = None,
         transports: list[str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.url = url
         self.socketio_path = socketio_path.strip("/")
         self.auth = auth
         self.transports = transports
+        self.headers = dict(headers or {})
         self.events: list[ReceivedEvent] = []
         self.disconnects: list[tuple[float, str]] = []
         self.connect_errors: list[Any] = []  # the server's reasons for refusing us
@@ -72,15 +74,45 @@ class Watcher:
         self.disconnects.append((time.time() * 1000, str(reason)))
 
     async def connect(self, timeout_s: float = 10.0) -> None:
-        """Connect; a refusal raises socketio.exceptions.ConnectionError with the server's reason."""
+        """Connect; ConnectFailed says whether the server refused (and its words) or never answered."""
         try:
-            await self.client.connect(
-                self.url,
-                auth=self.auth,
-                transports=self.transports,
-                socketio_path=self.socketio_path,
-                wait_timeout=timeout_s,
+            await asyncio.wait_for(
+                self.client.connect(
+                    self.url,
+                    auth=self.auth,
+                    headers=self.headers,
+                    transports=self.transports,
+                    socketio_path=self.socketio_path,
+                    wait_timeout=timeout_s,
+                ),
+                timeout_s + 5,
             )
+        except socketio.exceptions.ConnectionError as error:
+            await self._close_http()
+            text = str(error)
+            if "namespaces failed to connect" in text:
+                raise ConnectFailed(
+                    f"the server refused watcher {self.name}'s socket: {self.refusal() or text}",
+                    refused=True,
+                    reason=self.refusal(),
+                ) from None
+            if "Unexpected connection error" in text:
+                raise ConnectFailed(
+                    f"the server neither accepted nor refused watcher {self.name}'s socket within {timeout_s:g} s"
+                    " (no CONNECT nor CONNECT_ERROR packet): its connect handler may have raised an exception",
+                    refused=False,
+                ) from None
+            detail = self.refusal()
+            raise ConnectFailed(
+                f"watcher {self.name} could not connect to {self.url}: {text}" + (f" ({detail})" if detail else ""),
+                refused=False,
+                reason=detail,
+            ) from None
+        except TimeoutError:
+            await self._close_http()
+            raise ConnectFailed(
+                f"watcher {self.name} got no answer from {self.url} within {timeout_s + 5:g} s", refused=False
+            ) from None
         except BaseException:
             await self._close_http()
             raise
@@ -105,11 +137,47 @@ class Watcher:
             await http.close()
 
     async def emit(self, event: str, data: Any, timeout_s: float = 5.0) -> Any:
-        """Emit and wait for the server's acknowledgement."""
-        return await self.client.call(event, data, timeout=timeout_s)
+        """Emit and wait for the server's acknowledgement; WaitTimeout when none comes."""
+        try:
+            return await self.client.call(event, data, timeout=timeout_s)
+        except TimeoutError:
+            raise WaitTimeout(
+                f"watcher {self.name} emitted {event!r} and got no acknowledgement within {timeout_s:g} s"
+                + ("" if self.client.connected else " (it is disconnected)")
+            ) from None
+
+    async def send(self, event: str, data: Any) -> None:
+        """Emit without asking for an acknowledgement."""
+        await self.client.emit(event, data)
+
+    def refusal(self) -> str:
+        """The server's own words when it refused the connection (its connect_error data)."""
+        return "; ".join(str(reason) for reason in self.connect_errors)
 
     def received(self, event: str, predicate: Predicate | None = None) -> list[ReceivedEvent]:
         return [e for e in self.events if e.name == event and (predicate is None or predicate(e.data))]
+
+    async def wait_until(
+        self, predicate: Callable[[ReceivedEvent], bool], timeout_s: float = 5.0, what: str = ""
+    ) -> ReceivedEvent:
+        """The first received event `predicate` accepts; on timeout say what never came and what did."""
+
+        def match() -> ReceivedEvent | None:
+            return next((e for e in self.events if predicate(e)), None)
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(match), timeout_s)
+            except TimeoutError:
+                counts = Counter(e.name for e in self.events)
+                seen = ", ".join(f"{name} x{n}" for name, n in counts.items()) or "no events"
+                raise WaitTimeout(
+                    f"watcher {self.name} waited {timeout_s:g} s for {what or 'an event'}; it received {seen}"
+                    + ("" if self.client.connected else "; it is disconnected")
+                ) from None
+        result = match()
+        assert result is not None
+        return result
 
     async def wait_for(
         self,

@@ -86,6 +86,7 @@ class Api:
         source = source.replace("__APP_VERSION__", json.dumps(self.settings.app_version))
         intercept = "sw-intercepts-socket" in self.settings.faults
         source = source.replace("__INTERCEPT_SOCKET__", json.dumps(intercept))
+        source = source.replace("__SOCKET_PATH__", json.dumps(self.settings.socket_path.rstrip("/") + "/"))
         return Response(
             source,
             media_type="text/javascript",

@@ -36,6 +36,6 @@ def create_app(settings: Settings | None = None) -> Any:
         db.close()
 
     starlette.router.lifespan_context = lifespan
-    asgi = socketio.ASGIApp(realtime.sio, other_asgi_app=starlette, socketio_path="socket.io")
+    asgi = socketio.ASGIApp(realtime.sio, other_asgi_app=starlette, socketio_path=settings.socket_path.strip("/"))
     asgi.realtime = realtime  # reachable from tests
     return asgi

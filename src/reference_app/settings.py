@@ -32,6 +32,7 @@ class Settings:
     ping_interval_s: float = 25.0
     ping_timeout_s: float = 20.0
     app_version: str = "1"
+    socket_path: str = "/socket.io"  # where the server serves socket.io (RA_SOCKET_PATH)
     # What the page is told (the NEXT_PUBLIC_* equivalents and the heartbeat of its provider).
     enable_websockets: str = "true"
     websocket_url: str = ""
@@ -56,9 +57,13 @@ class Settings:
             ping_interval_s=_float(env, "RA_PING_INTERVAL_S", defaults.ping_interval_s),
             ping_timeout_s=_float(env, "RA_PING_TIMEOUT_S", defaults.ping_timeout_s),
             app_version=env.get("RA_APP_VERSION", defaults.app_version),
+            socket_path="/" + env.get("RA_SOCKET_PATH", defaults.socket_path).strip("/"),
             enable_websockets=env.get("NEXT_PUBLIC_ENABLE_WEBSOCKETS", defaults.enable_websockets),
             websocket_url=env.get("NEXT_PUBLIC_WEBSOCKET_URL", defaults.websocket_url),
-            websocket_path=env.get("NEXT_PUBLIC_WEBSOCKET_PATH", defaults.websocket_path),
+            # The page connects where the server serves, unless told otherwise (a mismatch is a fault).
+            websocket_path=env.get(
+                "NEXT_PUBLIC_WEBSOCKET_PATH", "/" + env.get("RA_SOCKET_PATH", defaults.websocket_path).strip("/")
+            ),
             heartbeat_interval_ms=_int(env, "RA_HEARTBEAT_INTERVAL_MS", defaults.heartbeat_interval_ms),
             missed_pong_limit=_int(env, "RA_MISSED_PONG_LIMIT", defaults.missed_pong_limit),
             reconnect_delay_ms=_int(env, "RA_RECONNECT_DELAY_MS", defaults.reconnect_delay_ms),

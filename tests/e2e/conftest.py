@@ -1,11 +1,11 @@
-"""Suite-level probes, taken once per run and judged by several checks."""
+"""Probes taken once per run and judged by several checks."""
 
 from __future__ import annotations
 
 import pytest_asyncio
 
-from realtime_verify.checks.handshake import UpgradeProbe, probe_upgrade
-from realtime_verify.target import Handshake, Target, fetch_handshake, site_origin
+from realtime_verify.probes import Handshake, UpgradeProbe, fetch_handshake, probe_upgrade, site_origin
+from realtime_verify.target import Target
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -17,5 +17,5 @@ async def origin_handshake(rv_target: Target) -> Handshake:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def upgrade_probe(rv_target: Target) -> UpgradeProbe:
-    """One direct WebSocket connection to the socket path."""
+    """One direct WebSocket connection to the socket path, with the site's Origin."""
     return await probe_upgrade(rv_target.profile, rv_target.network, site_origin(rv_target.profile))

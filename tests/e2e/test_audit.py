@@ -1,36 +1,42 @@
-"""The static audit as checks of the suite: env vars, the nginx proxy block, the Cloudflare zone.
+"""ENV-*, NGX-*, CF-*: the static audit as checks of the suite.
 
-They judge the files and zone the profile names; with the embedded stack, the very .env,
-ConfigMap and nginx conf the stack runs. A check whose input is not configured is skipped, saying so.
+They judge the files and zone the profile names; with the embedded stack, the very .env, ConfigMap
+and nginx conf the stack runs, and its emulated zone. A family with no input is skipped, saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 
 import pytest
 import pytest_asyncio
 
-from realtime_verify.audit import AuditInputs, run_cloudflare, run_env, run_nginx
-from realtime_verify.checks.audit import TITLES, AuditResult
-from realtime_verify.errors import RealtimeVerifyError
-from realtime_verify.plugin import CheckMetrics, RunState, abort_run
+from realtime_verify.audit.run import AuditInputs, run_cloudflare, run_env, run_nginx
+from realtime_verify.catalogue import CATALOGUE, Check, Family
+from realtime_verify.checks.handshake import refused_origin
+from realtime_verify.errors import CheckFailure, NotApplicable, RealtimeVerifyError
+from realtime_verify.outcome import CheckResult, Judgement, Status
+from realtime_verify.plugin import CheckRecord, RunState, abort_run
+from realtime_verify.probes import Handshake
 from realtime_verify.target import Target
 
-CHECKS = [check for check in TITLES if check.split("-")[0] in ("ENV", "NGX", "CF")]
+AUDIT_CHECKS = [check for check in CATALOGUE if check.family in (Family.ENV, Family.NGX, Family.CF)]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def audit_results(rv_target: Target, rv_run: RunState) -> dict[str, AuditResult]:
+async def audit_results(rv_target: Target, rv_run: RunState, origin_handshake: Handshake) -> dict[str, CheckResult]:
     profile = rv_target.profile
     inputs = AuditInputs.from_profile(profile)
     handshake = rv_target.handshake
     ping = None
     if handshake.ping_interval_s is not None and handshake.ping_timeout_s is not None:
         ping = (handshake.ping_interval_s, handshake.ping_timeout_s, "the live handshake")
+    # NGX-005 says the Origin *is* refused only when the live handshake saw it refused.
+    refusal = refused_origin(origin_handshake.status, origin_handshake.body)
     try:
-        results = run_env(profile, inputs) + run_nginx(profile, inputs, ping)
+        results = run_env(profile, inputs) + run_nginx(profile, inputs, ping, refusal)
         env = {**os.environ, **rv_target.extra_env}
         results += await asyncio.to_thread(run_cloudflare, profile, inputs, env)
     except RealtimeVerifyError as error:
@@ -39,19 +45,13 @@ async def audit_results(rv_target: Target, rv_run: RunState) -> dict[str, AuditR
     return {result.check_id: result for result in results}
 
 
-@pytest.mark.smoke
-@pytest.mark.signoff
-@pytest.mark.nightly
-@pytest.mark.parametrize(
-    "check_id", [pytest.param(check, marks=pytest.mark.check(check, title=TITLES[check]), id=check) for check in CHECKS]
-)
-def test_static_audit(check_id: str, audit_results: dict[str, AuditResult], rv_metrics: CheckMetrics) -> None:
-    result = audit_results[check_id]
-    if result.skipped:
-        pytest.skip(result.skipped)
-    rv_metrics.values["checked"] = result.checked
-    result.raise_for_failure()
-    for finding in result.findings:
-        # Warnings and what needs a person's review pass, but the report shows them as warnings.
-        prefix = "needs review: " if finding.severity == "review" else ""
-        rv_metrics.warnings.append(f"{prefix}{finding.where}: {finding.found}")
+@pytest.mark.parametrize("check", [pytest.param(k, marks=pytest.mark.check(k), id=k.id) for k in AUDIT_CHECKS])
+def test_static_audit(check: Check, audit_results: dict[str, CheckResult], rv_check: CheckRecord) -> None:
+    result = audit_results[check.id]
+    if result.status is Status.SKIPPED:
+        raise NotApplicable(result.message)
+    if result.status is Status.FAILED:
+        raise CheckFailure(result.message, fix=result.fix, findings=result.findings)
+    # An advisory check's findings (CF-004, CF-006) warn; reviews and warnings are shown as such.
+    shown = [dataclasses.replace(f, severity="warning") if f.severity == "error" else f for f in result.findings]
+    rv_check.record(Judgement(findings=shown, checked=result.checked))

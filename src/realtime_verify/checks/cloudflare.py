@@ -1,145 +1,35 @@
-"""CF-*: the Cloudflare zone in front of the app, read through the official SDK. Read-only.
+"""CF-*: judging a Cloudflare zone (read by `audit.cloudflare`) for the socket path.
 
-Only GET endpoints are called (zones, zone settings, ruleset phase entrypoints, page rules, bot
-management, Argo); the token needs read permissions only. Rule expressions are evaluated against
-the requests a socket.io client makes (`checks.rules`); what cannot be evaluated is reported as
-"needs review" with the expression.
+Rule expressions are evaluated against the requests a socket.io client makes (`checks.rules`); what
+cannot be evaluated is reported as "needs review" with the expression, never silently passed.
 """
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-import cloudflare
-from cloudflare import Cloudflare
+from realtime_verify import catalogue as c
+from realtime_verify.audit.cloudflare import PHASES, READ_PERMISSIONS, Zone
+from realtime_verify.catalogue import Check
+from realtime_verify.checks.rules import SocketRequest, Tri, evaluate, socket_requests, url_pattern_matches
+from realtime_verify.outcome import CheckResult, Finding, FindingSeverity
 
-from realtime_verify.checks.audit import AuditResult
-from realtime_verify.checks.rules import SocketRequest, Tri, evaluate, socket_requests
-from realtime_verify.errors import UsageError
-
-T = TypeVar("T")
-READ_PERMISSIONS = (
-    "Zone Read, Zone Settings Read, Zone WAF Read, Config Rules Read, Cache Rules Read, Page Rules Read,"
-    " Bot Management Read"
-)
+CF_CHECKS = (c.CF_001, c.CF_002, c.CF_003, c.CF_004, c.CF_005, c.CF_006)
 BLOCKING_ACTIONS = {"block", "challenge", "js_challenge", "managed_challenge"}
 SKIP_FIX = (
     'exclude the socket path from the rule (add `and not starts_with(http.request.uri.path, "{path}")`)'
     " or put a skip rule for it first; socket.io clients cannot solve challenges, and long-polling"
     " makes a request every few seconds"
 )
-PHASES = {
-    "custom": "http_request_firewall_custom",
-    "ratelimit": "http_ratelimit",
-    "sbfm": "http_request_sbfm",
-    "config": "http_config_settings",
-    "cache": "http_request_cache_settings",
-}
 
 
-@dataclass
-class Zone:
-    """What was read from the API, as plain data."""
+class _Findings:
+    def __init__(self, check: Check) -> None:
+        self.check = check
+        self.findings: list[Finding] = []
 
-    id: str
-    name: str
-    settings: dict[str, Any] = field(default_factory=dict)
-    phases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    page_rules: list[dict[str, Any]] = field(default_factory=list)
-    bot_management: dict[str, Any] | None = None
-    argo: dict[str, Any] | None = None
-    unreadable: dict[str, str] = field(default_factory=dict)  # what could not be read, and why
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _api_error(error: cloudflare.APIStatusError) -> str:
-    body = error.body if isinstance(error.body, dict) else {}
-    messages = [str(e.get("message")) for e in body.get("errors", []) if isinstance(e, dict)]
-    return f"HTTP {error.status_code}" + (f": {'; '.join(messages)}" if messages else "")
-
-
-class ZoneReader:
-    """Reads one zone through the SDK; refusals of essential reads end the audit (exit 2)."""
-
-    def __init__(self, client: Cloudflare, token_env: str) -> None:
-        self.client = client
-        self.token_env = token_env
-
-    def _essential(self, what: str, call: Callable[[], T]) -> T:
-        try:
-            return call()
-        except (cloudflare.AuthenticationError, cloudflare.PermissionDeniedError) as error:
-            raise UsageError(
-                f"Cloudflare refused to read {what} with the token in ${self.token_env} ({_api_error(error)});"
-                f" a read-only token needs: {READ_PERMISSIONS}"
-            ) from None
-        except cloudflare.APIStatusError as error:
-            raise UsageError(f"Cloudflare answered {_api_error(error)} when reading {what}") from None
-        except cloudflare.APIConnectionError as error:
-            raise UsageError(f"cannot reach the Cloudflare API to read {what}: {error}") from None
-
-    def _optional(self, zone: Zone, what: str, call: Callable[[], T]) -> T | None:
-        try:
-            return call()
-        except cloudflare.NotFoundError:
-            return None
-        except (cloudflare.AuthenticationError, cloudflare.PermissionDeniedError) as error:
-            zone.unreadable[what] = f"{_api_error(error)}: the token lacks the read permission"
-        except cloudflare.APIStatusError as error:
-            zone.unreadable[what] = _api_error(error)
-        except cloudflare.APIConnectionError as error:
-            zone.unreadable[what] = str(error)
-        return None
-
-    def zone(self, zone_id: str | None, zone_name: str | None) -> Zone:
-        if zone_id:
-            found = self._essential(f"zone {zone_id}", lambda: self.client.zones.get(zone_id=zone_id))
-            if found is None:
-                raise UsageError(f"zone {zone_id} not found with this token")
-            zone = Zone(zone_id, str(getattr(found, "name", zone_name or zone_id)))
-        elif zone_name:
-            # The first page only: a name matches at most one zone (iterating would page on).
-            zones = self._essential(f"zone {zone_name}", lambda: self.client.zones.list(name=zone_name).result)
-            if not zones:
-                raise UsageError(
-                    f"no zone named {zone_name!r} is visible to the token in ${self.token_env}:"
-                    " check cloudflare.zone_name, or the token's zone resources"
-                )
-            zone = Zone(str(zones[0].id), zone_name)
-        else:
-            raise UsageError("name the zone: cloudflare.zone_id or cloudflare.zone_name (or --zone)")
-        for setting in ("websockets", "browser_check"):
-            value = self._essential(
-                f"the zone setting {setting}",
-                lambda s=setting: self.client.zones.settings.get(setting_id=s, zone_id=zone.id),  # type: ignore[misc]
-            )
-            zone.settings[setting] = _plain(value) or {}
-        for key, phase in PHASES.items():
-            ruleset = self._optional(
-                zone,
-                f"ruleset phase {phase}",
-                lambda p=phase: self.client.rulesets.phases.get(ruleset_phase=p, zone_id=zone.id),  # type: ignore[misc]
-            )
-            zone.phases[key] = [r for r in (_plain(ruleset) or {}).get("rules", []) or [] if r.get("enabled", True)]
-        rules = self._optional(zone, "page rules", lambda: self.client.page_rules.list(zone_id=zone.id))
-        zone.page_rules = [r for r in _plain(rules) or [] if r.get("status", "active") == "active"]
-        zone.bot_management = _plain(
-            self._optional(zone, "bot management", lambda: self.client.bot_management.get(zone_id=zone.id))
-        )
-        zone.argo = _plain(
-            self._optional(zone, "Argo Smart Routing", lambda: self.client.argo.smart_routing.get(zone_id=zone.id))
-        )
-        return zone
+    def add(self, severity: FindingSeverity, where: str, found: str, fix: str = "") -> None:
+        self.findings.append(Finding(severity, where, found, fix))
 
 
 # Judging -----------------------------------------------------------------------------------------
@@ -155,7 +45,7 @@ def _page_rule_matches(rule: dict[str, Any], request: SocketRequest) -> bool:
         pattern = str((target.get("constraint") or {}).get("value", ""))
         url = request.url
         subject = url if "://" in pattern else url.split("://", 1)[1]
-        if fnmatch.fnmatch(subject.lower(), pattern.lower()) or fnmatch.fnmatch(subject.lower(), pattern.lower() + "*"):
+        if url_pattern_matches(pattern, subject):
             return True
     return False
 
@@ -180,33 +70,31 @@ def _skipped_phases(zone: Zone, request: SocketRequest) -> tuple[set[str], int |
     return phases, None, products
 
 
-def audit_zone(zone: Zone, site_host: str, socket_path: str) -> list[AuditResult]:
+def judge_zone(zone: Zone, site_host: str, socket_path: str) -> list[CheckResult]:
     """CF-001..006 on what was read."""
     requests = socket_requests(site_host, socket_path)
-    results = {
-        check: AuditResult(check, checked=[f"zone {zone.name} ({zone.id})"])
-        for check in ("CF-001", "CF-002", "CF-003", "CF-004", "CF-005", "CF-006")
-    }
-    _websockets(results["CF-001"], zone)
-    _blocking_rules(results["CF-002"], zone, requests, socket_path)
-    _browser_integrity(results["CF-003"], zone, requests, socket_path)
-    _bot_fight_mode(results["CF-004"], zone)
-    _cache_rules(results["CF-005"], zone, requests, socket_path)
-    _argo(results["CF-006"], zone)
+    results = {check: _Findings(check) for check in CF_CHECKS}
+    _websockets(results[c.CF_001], zone)
+    _blocking_rules(results[c.CF_002], zone, requests, socket_path)
+    _browser_integrity(results[c.CF_003], zone, requests, socket_path)
+    _bot_fight_mode(results[c.CF_004], zone)
+    _cache_rules(results[c.CF_005], zone, requests, socket_path)
+    _argo(results[c.CF_006], zone)
     for what, why in zone.unreadable.items():
-        check = {"bot management": "CF-004", "Argo Smart Routing": "CF-006", "page rules": "CF-002"}.get(what)
+        check = {"bot management": c.CF_004, "Argo Smart Routing": c.CF_006, "page rules": c.CF_002}.get(what)
         if check is None:
-            check = "CF-005" if "cache" in what else "CF-003" if "config" in what else "CF-002"
+            check = c.CF_005 if "cache" in what else c.CF_003 if "config" in what else c.CF_002
         results[check].add(
             "review",
             f"zone {zone.name}: {what}",
             f"could not be read ({why})",
             f"grant the token read access ({READ_PERMISSIONS})",
         )
-    return list(results.values())
+    checked = [f"zone {zone.name} ({zone.id})"]
+    return [CheckResult.from_findings(r.check, r.findings, checked=checked) for r in results.values()]
 
 
-def _websockets(result: AuditResult, zone: Zone) -> None:
+def _websockets(result: _Findings, zone: Zone) -> None:
     value = zone.settings.get("websockets", {}).get("value")
     if value != "on":
         result.add(
@@ -217,7 +105,7 @@ def _websockets(result: AuditResult, zone: Zone) -> None:
         )
 
 
-def _blocking_rules(result: AuditResult, zone: Zone, requests: list[SocketRequest], socket_path: str) -> None:
+def _blocking_rules(result: _Findings, zone: Zone, requests: list[SocketRequest], socket_path: str) -> None:
     fix = SKIP_FIX.format(path=socket_path)
     seen: set[str] = set()
     for request in requests:
@@ -272,7 +160,7 @@ def _blocking_rules(result: AuditResult, zone: Zone, requests: list[SocketReques
                 )
 
 
-def _browser_integrity(result: AuditResult, zone: Zone, requests: list[SocketRequest], socket_path: str) -> None:
+def _browser_integrity(result: _Findings, zone: Zone, requests: list[SocketRequest], socket_path: str) -> None:
     zone_on = zone.settings.get("browser_check", {}).get("value") == "on"
     fix = (
         f'add a configuration rule: when starts_with(http.request.uri.path, "{socket_path}") set Browser Integrity'
@@ -316,7 +204,7 @@ def _browser_integrity(result: AuditResult, zone: Zone, requests: list[SocketReq
             return
 
 
-def _bot_fight_mode(result: AuditResult, zone: Zone) -> None:
+def _bot_fight_mode(result: _Findings, zone: Zone) -> None:
     if zone.bot_management is None:
         return
     if zone.bot_management.get("fight_mode"):
@@ -329,7 +217,7 @@ def _bot_fight_mode(result: AuditResult, zone: Zone) -> None:
         )
 
 
-def _cache_rules(result: AuditResult, zone: Zone, requests: list[SocketRequest], socket_path: str) -> None:
+def _cache_rules(result: _Findings, zone: Zone, requests: list[SocketRequest], socket_path: str) -> None:
     fix = (
         "make the cache rule exclude the socket path, or add a bypass-cache rule for"
         f' starts_with(http.request.uri.path, "{socket_path}")'
@@ -366,7 +254,7 @@ def _cache_rules(result: AuditResult, zone: Zone, requests: list[SocketRequest],
             return
 
 
-def _argo(result: AuditResult, zone: Zone) -> None:
+def _argo(result: _Findings, zone: Zone) -> None:
     if zone.argo is not None and zone.argo.get("value") == "on":
         result.add(
             "warning",
@@ -375,22 +263,3 @@ def _argo(result: AuditResult, zone: Zone) -> None:
             " benefit from it",
             "nothing to change for the socket; measure latency with the suite instead",
         )
-
-
-def audit_cloudflare(
-    *,
-    token: str,
-    token_env: str,
-    zone_id: str | None,
-    zone_name: str | None,
-    site_host: str,
-    socket_path: str,
-    base_url: str | None = None,
-) -> list[AuditResult]:
-    """Read the zone (GET only) and judge it."""
-    client = Cloudflare(api_token=token, base_url=base_url, max_retries=0, timeout=15)
-    try:
-        zone = ZoneReader(client, token_env).zone(zone_id, zone_name)
-    finally:
-        client.close()
-    return audit_zone(zone, site_host, socket_path)

@@ -1,166 +1,54 @@
-"""ENV-*: the real-time variables in every place they are configured.
-
-Sources: `.env` files (python-dotenv), the process environment, Kubernetes manifests (Secret `data`
-in base64 and `stringData`, ConfigMap `data`, container `env` of workloads). Only the three
-NEXT_PUBLIC_* variables are read and reported; other values (secrets) are never printed.
-"""
+"""ENV-*: judging the real-time variables found in every source (read by `audit.env`)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
-from dotenv import dotenv_values
+from realtime_verify import catalogue as c
+from realtime_verify.audit.env import ENABLE, NAMES, PATH, URL, EnvSource
+from realtime_verify.catalogue import Check
+from realtime_verify.outcome import CheckResult, Finding, FindingSeverity
 
-from realtime_verify.checks.audit import BUILD_TIME_NOTE, AuditResult
-from realtime_verify.errors import UsageError
-
-ENABLE = "NEXT_PUBLIC_ENABLE_WEBSOCKETS"
-URL = "NEXT_PUBLIC_WEBSOCKET_URL"
-PATH = "NEXT_PUBLIC_WEBSOCKET_PATH"
-NAMES = (ENABLE, URL, PATH)
-WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
+ENV_CHECKS = (c.ENV_001, c.ENV_002, c.ENV_003)
+BUILD_TIME_NOTE = "NEXT_PUBLIC_* values are inlined at build time: rebuild and redeploy the web app after changing them"
 
 
-@dataclass(frozen=True)
-class EnvValue:
-    value: str
-    where: str
+class _Findings:
+    def __init__(self, check: Check) -> None:
+        self.check = check
+        self.findings: list[Finding] = []
+        self.checked: list[str] = []
+
+    def add(self, severity: FindingSeverity, where: str, found: str, fix: str = "") -> None:
+        self.findings.append(Finding(severity, where, found, fix))
+
+    def result(self) -> CheckResult:
+        return CheckResult.from_findings(self.check, self.findings, checked=self.checked)
 
 
-@dataclass
-class EnvSource:
-    """One place the variables are set: a file, the process environment, a manifest object."""
-
-    label: str
-    values: dict[str, EnvValue] = field(default_factory=dict)
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (where, what): undecodable values
-
-
-def read_env_file(path: Path) -> EnvSource:
-    text = _read(path)
-    values = dotenv_values(stream=io.StringIO(text))
-    source = EnvSource(str(path))
-    for name in NAMES:
-        if name in values:
-            source.values[name] = EnvValue(values[name] or "", f"{path}:{_line_of(text, name)}")
-    return source
-
-
-def read_process_env(env: Mapping[str, str]) -> EnvSource:
-    source = EnvSource("process environment")
-    for name in NAMES:
-        if name in env:
-            source.values[name] = EnvValue(env[name], f"process environment ${name}")
-    return source
-
-
-def read_k8s(path: Path) -> list[EnvSource]:
-    """Every Secret, ConfigMap and workload container in a (multi-document) manifest."""
-    text = _read(path)
-    try:
-        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError as error:
-        raise UsageError(f"{path} is not valid YAML: {str(error).splitlines()[0]} ({_mark(error)})") from None
-    sources = []
-    for node in documents:
-        if not isinstance(node, yaml.MappingNode):
-            continue
-        kind = _scalar(_get(node, "kind"))
-        name = _scalar(_get(_get(node, "metadata"), "name")) or "?"
-        if kind in ("Secret", "ConfigMap"):
-            source = EnvSource(f"{path} ({kind} {name})")
-            for section in ("data", "stringData") if kind == "Secret" else ("data",):
-                mapping = _get(node, section)
-                if not isinstance(mapping, yaml.MappingNode):
-                    continue
-                for key_node, value_node in mapping.value:
-                    key = _scalar(key_node)
-                    if key not in NAMES:
-                        continue
-                    raw = _scalar(value_node) or ""
-                    where = f"{path}:{key_node.start_mark.line + 1} ({kind} {name}, {section}.{key})"
-                    if kind == "Secret" and section == "data":
-                        try:
-                            raw = base64.b64decode(raw, validate=True).decode()
-                        except (binascii.Error, UnicodeDecodeError):
-                            source.problems.append((where, f"{key} is not valid base64"))
-                            continue
-                        where += " decoded from base64"
-                    source.values[key] = EnvValue(raw, where)
-            sources.append(source)
-        elif kind in WORKLOADS:
-            sources.extend(_containers(path, kind, name, node))
-    return sources
-
-
-def _containers(path: Path, kind: str, name: str, node: yaml.Node) -> list[EnvSource]:
-    sources = []
-    for container in _find_containers(node):
-        cname = _scalar(_get(container, "name")) or "?"
-        source = EnvSource(f"{path} ({kind} {name}, container {cname})")
-        env = _get(container, "env")
-        for item in env.value if isinstance(env, yaml.SequenceNode) else []:
-            key = _scalar(_get(item, "name"))
-            value_node = _get(item, "value")
-            if key in NAMES and value_node is not None:
-                where = f"{path}:{value_node.start_mark.line + 1} ({kind} {name}, container {cname}, env {key})"
-                source.values[key] = EnvValue(_scalar(value_node) or "", where)
-        if source.values:
-            sources.append(source)
-    return sources
-
-
-def _find_containers(node: yaml.Node) -> list[yaml.MappingNode]:
-    """Containers anywhere under spec (Deployment, CronJob's jobTemplate, Pod...)."""
-    found = []
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if _scalar(key_node) in ("containers", "initContainers") and isinstance(value_node, yaml.SequenceNode):
-                found += [c for c in value_node.value if isinstance(c, yaml.MappingNode)]
-            else:
-                found += _find_containers(value_node)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found += _find_containers(item)
-    return found
-
-
-# Checks ------------------------------------------------------------------------------------------
-
-
-def audit_env(
+def judge_env(
     sources: list[EnvSource],
     *,
     site_url: str | None,
     socket_path: str,
     allowed_hosts: list[str] | None = None,
-) -> list[AuditResult]:
+) -> list[CheckResult]:
     """ENV-001..003 over the sources that set at least one of the variables."""
     used = [s for s in sources if s.values or s.problems]
-    results = [AuditResult("ENV-001"), AuditResult("ENV-002"), AuditResult("ENV-003")]
     if not used:
-        for result in results:
-            result.skipped = "no configured source sets NEXT_PUBLIC_* real-time variables"
-            result.checked = [s.label for s in sources]
-        return results
-    enable, url, consistency = results
-    for result in results:
-        result.checked = [s.label for s in used]
+        reason = "no configured source sets NEXT_PUBLIC_* real-time variables"
+        checked = [s.label for s in sources]
+        return [CheckResult.from_findings(check, [], checked=checked, skipped=reason) for check in ENV_CHECKS]
+    enable, url, consistency = (_Findings(check) for check in ENV_CHECKS)
+    for collector in (enable, url, consistency):
+        collector.checked = [s.label for s in used]
     _check_enable(enable, used)
     _check_url(url, used, site_url, socket_path, allowed_hosts or [])
     _check_consistency(consistency, used)
-    return results
+    return [enable.result(), url.result(), consistency.result()]
 
 
-def _check_enable(result: AuditResult, sources: list[EnvSource]) -> None:
+def _check_enable(result: _Findings, sources: list[EnvSource]) -> None:
     defined = [s.values[ENABLE] for s in sources if ENABLE in s.values]
     if not defined:
         result.add(
@@ -180,7 +68,7 @@ def _check_enable(result: AuditResult, sources: list[EnvSource]) -> None:
 
 
 def _check_url(
-    result: AuditResult, sources: list[EnvSource], site_url: str | None, socket_path: str, allowed: list[str]
+    result: _Findings, sources: list[EnvSource], site_url: str | None, socket_path: str, allowed: list[str]
 ) -> None:
     site = urlsplit(site_url) if site_url else None
     expected_path = "/" + socket_path.strip("/")
@@ -237,7 +125,7 @@ def _check_url(
         result.checked.append("no site URL given: scheme and host not judged (--site or config_files.site_url)")
 
 
-def _check_consistency(result: AuditResult, sources: list[EnvSource]) -> None:
+def _check_consistency(result: _Findings, sources: list[EnvSource]) -> None:
     for source in sources:
         for where, problem in source.problems:
             result.add("error", where, problem, "store base64 of the exact value (echo -n 'true' | base64)")
@@ -265,42 +153,3 @@ def _check_consistency(result: AuditResult, sources: list[EnvSource]) -> None:
                     f"{name} is missing here while other real-time variables are set",
                     f"set {name} in {source.label} as in the other sources",
                 )
-
-
-# Helpers -----------------------------------------------------------------------------------------
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        raise UsageError(f"{path} does not exist") from None
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a text file") from None
-
-
-def _line_of(text: str, name: str) -> int:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"\s*(export\s+)?{re.escape(name)}\s*=", line):
-            return number
-    return 0
-
-
-def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    for key_node, value_node in node.value:
-        if _scalar(key_node) == key:
-            return value_node  # type: ignore[no-any-return]
-    return None
-
-
-def _scalar(node: yaml.Node | None) -> str | None:
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
-
-
-def _mark(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    return f"line {mark.line + 1}" if mark is not None else "unknown line"

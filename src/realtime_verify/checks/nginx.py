@@ -1,199 +1,91 @@
-"""NGX-*: the nginx configuration that serves the socket path, read with crossplane.
+"""NGX-*: judging the nginx configuration that serves the socket path (read by `audit.nginx`).
 
-Includes are followed; every finding names file:line. The location judged is the one nginx itself
-would pick for the socket path (exact, then ^~ prefix, then regexes in order, then longest prefix),
-and settings are looked up the way nginx inherits them: a `proxy_set_header` in a block drops every
-one inherited from the enclosing blocks.
+Every finding names file:line. A check with nothing to judge (no server proxies the socket path) is
+skipped with the reason, never passed.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from urllib.parse import urlsplit
 
-import crossplane
+from realtime_verify import catalogue as c
+from realtime_verify.audit.nginx import Directive, SocketRoute, maps, routes, where
+from realtime_verify.catalogue import Check
+from realtime_verify.outcome import CheckResult, Finding, FindingSeverity
 
-from realtime_verify.checks.audit import AuditResult
-from realtime_verify.errors import UsageError
-from realtime_verify.nginx_conf import parse_duration
-
-Directive = dict[str, Any]
-DEFAULT_READ_TIMEOUT_S = 60.0
-UPGRADE_FIX = (
-    "in the socket location: `proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade;"
-    " proxy_set_header Connection $connection_upgrade;` with `map $http_upgrade $connection_upgrade"
-    " { default upgrade; '' close; }` in the http block"
-)
+NGX_CHECKS = (c.NGX_001, c.NGX_002, c.NGX_003, c.NGX_004, c.NGX_005)
 
 
-def load(path: Path) -> list[Directive]:
-    """Parse `path` and its includes into one tree; every directive knows its file."""
-    if not path.is_file():
-        raise UsageError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
-    try:
-        payload = crossplane.parse(str(path), check_ctx=False, check_args=False, comments=False)
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
-    if payload["status"] != "ok":
-        first = payload["errors"][0]
-        raise UsageError(f"{first['file']}:{first.get('line', '?')}: not valid nginx syntax: {first['error']}")
-    configs = payload["config"]
+class _Findings:
+    """Findings collected per check while the servers are judged."""
 
-    def expand(index: int) -> list[Directive]:
-        config = configs[index]
-        out = []
-        for directive in config["parsed"]:
-            out.extend(annotate(directive, config["file"]))
-        return out
+    def __init__(self) -> None:
+        self.found: dict[Check, list[Finding]] = {check: [] for check in NGX_CHECKS}
+        self.checked: list[str] = []
 
-    def annotate(directive: Directive, file: str) -> list[Directive]:
-        directive = {**directive, "file": file}
-        if directive["directive"] == "include" and "includes" in directive:
-            expanded = []
-            for index in directive["includes"]:
-                expanded.extend(expand(index))
-            return expanded
-        if "block" in directive:
-            block = []
-            for child in directive["block"]:
-                block.extend(annotate(child, file))
-            directive["block"] = block
-        return [directive]
-
-    return expand(0)
+    def add(self, check: Check, where_: str, found: str, fix: str = "", severity: FindingSeverity = "error") -> None:
+        self.found[check].append(Finding(severity, where_, found, fix or check.fix))
 
 
-def where(directive: Directive) -> str:
-    return f"{directive['file']}:{directive['line']}"
+@dataclass(frozen=True)
+class SiteFacts:
+    """What is known of the site in front of nginx, for NGX-005.
+
+    `port_in_origin`: the explicit port of the public site URL, False when it has none (a default
+    port, so dropping it changes nothing), None when the site URL is unknown. `origin_refused`: what a
+    live handshake with the site's Origin answered, when it refused it.
+    """
+
+    port_in_origin: int | bool | None = None
+    origin_refused: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str | None, origin_refused: str | None = None) -> SiteFacts:
+        if not url:
+            return cls(None, origin_refused)
+        port = urlsplit(url).port
+        return cls(port if port is not None else False, origin_refused)
 
 
-@dataclass
-class SocketRoute:
-    """The server, the location nginx picks for the socket path, and the blocks around it."""
-
-    server: Directive
-    location: Directive | None
-    outer: list[list[Directive]]  # enclosing blocks, outermost first (http level, then server)
-
-    def chain(self) -> list[list[Directive]]:
-        """Blocks to look a setting up in, innermost first."""
-        blocks = list(reversed(self.outer))
-        return ([self.location["block"]] if self.location else []) + blocks
-
-    def effective(self, name: str) -> Directive | None:
-        for block in self.chain():
-            for directive in block:
-                if directive["directive"] == name:
-                    return directive
-        return None
-
-    def headers(self) -> tuple[list[Directive], list[Directive]]:
-        """(the proxy_set_header list in effect, the ones an inner block hides from outer levels)."""
-        chain = self.chain()
-        for depth, block in enumerate(chain):
-            own = [d for d in block if d["directive"] == "proxy_set_header"]
-            if own:
-                hidden = [d for outer in chain[depth + 1 :] for d in outer if d["directive"] == "proxy_set_header"]
-                return own, hidden
-        return [], []
-
-
-def servers(tree: list[Directive]) -> list[tuple[Directive, list[list[Directive]]]]:
-    """Every server block with the blocks that enclose its contents (http level, server)."""
-    found = []
-
-    def visit(block: list[Directive], outer: list[list[Directive]]) -> None:
-        for directive in block:
-            if directive["directive"] == "server" and "block" in directive:
-                found.append((directive, [*outer, directive["block"]]))
-            elif directive["directive"] in ("http",) and "block" in directive:
-                visit(directive["block"], [*outer, directive["block"]])
-
-    visit(tree, [tree])
-    return found
-
-
-def pick_location(block: list[Directive], path: str) -> Directive | None:
-    """The location nginx chooses for `path` among the locations of one block."""
-    locations = [d for d in block if d["directive"] == "location" and d.get("args")]
-    prefix_best: tuple[int, Directive] | None = None
-    for location in locations:
-        args = location["args"]
-        modifier, pattern = (args[0], args[1]) if len(args) > 1 else ("", args[0])
-        if modifier == "=" and pattern == path:
-            return location
-        if (
-            modifier in ("", "^~")
-            and path.startswith(pattern)
-            and (prefix_best is None or len(pattern) > prefix_best[0])
-        ):
-            prefix_best = (len(pattern), location)
-    if prefix_best and prefix_best[1]["args"][0] == "^~":
-        return prefix_best[1]
-    for location in locations:
-        args = location["args"]
-        if len(args) > 1 and args[0] in ("~", "~*"):
-            try:
-                if re.search(args[1], path, re.IGNORECASE if args[0] == "~*" else 0):
-                    return location
-            except re.error:
-                continue
-    return prefix_best[1] if prefix_best else None
-
-
-def routes(tree: list[Directive], socket_path: str) -> list[SocketRoute]:
-    result = []
-    for server, outer in servers(tree):
-        block = server["block"]
-        redirect_only = not any(d["directive"] == "location" for d in block) and any(
-            d["directive"] == "return" for d in block
-        )
-        if redirect_only:
-            continue  # an http→https redirect server serves no socket
-        result.append(SocketRoute(server, pick_location(block, socket_path), outer))
-    return result
-
-
-def audit_nginx(path: Path, socket_path: str, ping_silence_s: float, ping_source: str) -> list[AuditResult]:
-    """NGX-001..005 for every server in `path` (and its includes)."""
-    tree = load(path)
-    results = {check: AuditResult(check) for check in ("NGX-001", "NGX-002", "NGX-003", "NGX-004", "NGX-005")}
-    socket_path = socket_path if socket_path.endswith("/") else socket_path + "/"
-    maps = {d["args"][1]: d for d in _walk(tree) if d["directive"] == "map" and len(d["args"]) == 2}
+def judge_nginx(
+    tree: list[Directive], source: str, socket_path: str, ping_silence_s: float, ping_source: str, site: SiteFacts
+) -> list[CheckResult]:
+    """NGX-001..005 for every server of a configuration tree (`audit.nginx.load`) read from `source`."""
+    findings = _Findings()
+    defined = maps(tree)
     found_routes = routes(tree, socket_path)
+    judged = 0
     if not found_routes:
-        results["NGX-001"].add(
-            "error", str(path), "no server block found", "include the file that holds the app's server block"
-        )
+        findings.add(c.NGX_001, source, "no server block found", "include the file that holds the app's server block")
     for route in found_routes:
-        label = f"server at {where(route.server)}"
-        for result in results.values():
-            result.checked.append(label)
-        if route.location is None or _own(route.location, "proxy_pass") is None:
+        findings.checked.append(f"server at {where(route.server)}")
+        if route.location is None or route.own("proxy_pass") is None:
             at = where(route.location) if route.location else where(route.server)
             found = (
                 f"no location covers {socket_path}"
                 if route.location is None
                 else f"location {' '.join(route.location['args'])} covers {socket_path} but does not proxy it"
             )
-            results["NGX-001"].add(
-                "error", at, found, f"add `location {socket_path} {{ proxy_pass http://<app>; ... }}`"
-            )
+            findings.add(c.NGX_001, at, found, f"add `location {socket_path} {{ proxy_pass http://<app>; ... }}`")
             continue
-        _check_http_version(results["NGX-002"], route)
-        _check_upgrade(results["NGX-003"], route, maps)
-        _check_read_timeout(results["NGX-004"], route, ping_silence_s, ping_source)
-        _check_host_and_proto(results["NGX-005"], route)
-    return list(results.values())
+        judged += 1
+        _check_http_version(findings, route)
+        _check_upgrade(findings, route, defined)
+        _check_read_timeout(findings, route, ping_silence_s, ping_source)
+        _check_host_and_proto(findings, route, site)
+    results = []
+    for check in NGX_CHECKS:
+        skipped = None
+        if check is not c.NGX_001 and judged == 0:
+            skipped = f"no server proxies {socket_path}, so there is nothing to judge (see {c.NGX_001})"
+        results.append(
+            CheckResult.from_findings(check, findings.found[check], checked=findings.checked, skipped=skipped)
+        )
+    return results
 
 
-def _own(location: Directive, name: str) -> Directive | None:
-    return next((d for d in location["block"] if d["directive"] == name), None)
-
-
-def _check_http_version(result: AuditResult, route: SocketRoute) -> None:
+def _check_http_version(findings: _Findings, route: SocketRoute) -> None:
     assert route.location is not None
     version = route.effective("proxy_http_version")
     if version is None or version["args"][0] != "1.1":
@@ -201,10 +93,10 @@ def _check_http_version(result: AuditResult, route: SocketRoute) -> None:
         found = (
             f"proxy_http_version is {version['args'][0] if version else '1.0 (the default)'}: HTTP/1.0 cannot upgrade"
         )
-        result.add("error", at, found, "add `proxy_http_version 1.1;` to the socket location")
+        findings.add(c.NGX_002, at, found, "add `proxy_http_version 1.1;` to the socket location")
 
 
-def _check_upgrade(result: AuditResult, route: SocketRoute, maps: dict[str, Directive]) -> None:
+def _check_upgrade(findings: _Findings, route: SocketRoute, maps: dict[str, Directive]) -> None:
     assert route.location is not None
     headers, hidden = route.headers()
     by_name = {d["args"][0].lower(): d for d in headers if d["args"]}
@@ -214,8 +106,8 @@ def _check_upgrade(result: AuditResult, route: SocketRoute, maps: dict[str, Dire
         if directive is not None:
             continue
         if name in hidden_names:
-            result.add(
-                "error",
+            findings.add(
+                c.NGX_003,
                 where(hidden_names[name]),
                 f"proxy_set_header {hidden_names[name]['args'][0]} is set here but not inherited: the location at"
                 f" {where(route.location)} sets its own proxy_set_header ({where(headers[0])}), which drops every"
@@ -223,19 +115,19 @@ def _check_upgrade(result: AuditResult, route: SocketRoute, maps: dict[str, Dire
                 "repeat the Upgrade and Connection headers inside the socket location",
             )
         else:
-            result.add(
-                "error",
+            findings.add(
+                c.NGX_003,
                 where(route.location),
                 f"the socket location does not forward the {name.title()} header:"
                 " clients silently stay on long-polling",
-                UPGRADE_FIX,
+                c.NGX_003.fix,
             )
     if upgrade is not None and upgrade["args"][1:] != ["$http_upgrade"]:
-        result.add(
-            "error",
+        findings.add(
+            c.NGX_003,
             where(upgrade),
             f"Upgrade is set to {' '.join(upgrade['args'][1:])!r}, not $http_upgrade",
-            UPGRADE_FIX,
+            c.NGX_003.fix,
         )
     if connection is not None:
         value = " ".join(connection["args"][1:])
@@ -245,69 +137,84 @@ def _check_upgrade(result: AuditResult, route: SocketRoute, maps: dict[str, Dire
         if value.startswith("$") and variable is not None and variable["args"][0] == "$http_upgrade":
             return
         if value.startswith("$") and variable is None:
-            result.add(
-                "error", where(connection), f"Connection is {value}, but no `map ... {value}` defines it", UPGRADE_FIX
+            findings.add(
+                c.NGX_003,
+                where(connection),
+                f"Connection is {value}, but no `map ... {value}` defines it",
+                c.NGX_003.fix,
             )
         else:
             shown = value if value else '"" (cleared, as for upstream keep-alive)'
-            result.add("error", where(connection), f"Connection is {shown}: an upgrade needs 'upgrade'", UPGRADE_FIX)
+            findings.add(
+                c.NGX_003, where(connection), f"Connection is {shown}: an upgrade needs 'upgrade'", c.NGX_003.fix
+            )
 
 
-def _check_read_timeout(result: AuditResult, route: SocketRoute, silence_s: float, source: str) -> None:
+def _check_read_timeout(findings: _Findings, route: SocketRoute, silence_s: float, source: str) -> None:
     assert route.location is not None
-    directive = route.effective("proxy_read_timeout")
     try:
-        seconds = parse_duration(directive["args"][0]) if directive else DEFAULT_READ_TIMEOUT_S
+        seconds, at = route.read_timeout()
     except ValueError:
-        result.add(
-            "error", where(directive) if directive else where(route.location), "proxy_read_timeout is not an nginx time"
-        )
+        findings.add(c.NGX_004, where(route.location), "proxy_read_timeout is not an nginx time")
         return
     if seconds <= silence_s:
-        at = where(directive) if directive else where(route.location)
-        shown = directive["args"][0] if directive else "60s (the default)"
-        result.add(
-            "error",
+        findings.add(
+            c.NGX_004,
             at,
-            f"proxy_read_timeout {shown} is not above pingInterval + pingTimeout = {silence_s:g} s ({source}):"
+            f"proxy_read_timeout {seconds:g}s is not above pingInterval + pingTimeout = {silence_s:g} s ({source}):"
             " nginx cuts a socket whose ping comes late",
-            f"set proxy_read_timeout in the socket location above {silence_s:g}s, e.g. {max(120, int(2 * silence_s))}s",
+            f"set proxy_read_timeout in the socket location to {suggested_read_timeout(silence_s)}s",
         )
 
 
-def _check_host_and_proto(result: AuditResult, route: SocketRoute) -> None:
+def suggested_read_timeout(silence_s: float) -> int:
+    """The read timeout every check suggests: twice the ping silence, at least 120 s."""
+    return max(120, int(2 * silence_s))
+
+
+def _check_host_and_proto(findings: _Findings, route: SocketRoute, site: SiteFacts) -> None:
+    """Host and X-Forwarded-Proto matter to servers that compare the browser's Origin with them
+    (python-engineio does, Node's socket.io does not by default): from the conf alone they *could*
+    break the handshake, so they are warnings, unless a live handshake saw the Origin refused."""
     assert route.location is not None
     headers, _ = route.headers()
     by_name = {d["args"][0].lower(): d for d in headers if d["args"]}
     host = by_name.get("host")
     fix_host = "`proxy_set_header Host $http_host;` (keeps the port, which python-engineio compares with Origin)"
+    severity: FindingSeverity = "error" if site.origin_refused else "warning"
+    confirmed = f"; the live handshake confirms it: {site.origin_refused}" if site.origin_refused else ""
     if host is None:
-        result.add(
-            "error", where(route.location), "Host is not set: nginx sends the upstream's name ($proxy_host)", fix_host
+        findings.add(
+            c.NGX_005,
+            where(route.location),
+            f"Host is not set: nginx sends the upstream's name ($proxy_host){confirmed}",
+            fix_host,
+            severity=severity,
         )
     else:
         value = " ".join(host["args"][1:])
-        if value != "$http_host" and "$server_port" not in value:
-            result.add(
-                "error",
+        keeps_port = value == "$http_host" or "$server_port" in value or "$http_x_forwarded_host" in value
+        if not keeps_port and site.port_in_origin is not False:
+            reason = (
+                f"the site's Origin carries port {site.port_in_origin}"
+                if isinstance(site.port_in_origin, int)
+                else "if the site is served on a non-default port, its Origin carries it"
+            )
+            findings.add(
+                c.NGX_005,
                 where(host),
-                f"Host is {value}, which drops the port: the server rejects the browser's Origin",
+                f"Host is {value}, which drops the port: {reason}, so a server that compares Host with"
+                f" Origin (python-engineio does) could reject the browser{confirmed}",
                 fix_host,
+                severity="error" if site.origin_refused or isinstance(site.port_in_origin, int) else severity,
             )
     if "x-forwarded-proto" not in by_name:
-        result.add(
-            "error",
+        findings.add(
+            c.NGX_005,
             where(route.location),
-            "X-Forwarded-Proto is not set: the app cannot tell it is served over https",
+            "X-Forwarded-Proto is not set: behind TLS termination the app sees http, and a server that compares"
+            f" the scheme with the browser's https Origin (python-engineio does) could reject it{confirmed}",
             "`proxy_set_header X-Forwarded-Proto $scheme;`"
             " (behind Cloudflare: keep the edge's $http_x_forwarded_proto)",
+            severity=severity,
         )
-
-
-def _walk(block: list[Directive]) -> list[Directive]:
-    out = []
-    for directive in block:
-        out.append(directive)
-        if "block" in directive:
-            out.extend(_walk(directive["block"]))
-    return out

@@ -1,12 +1,22 @@
-"""Judging what a page's socket did, from the in-page instrumentation's snapshot."""
+"""RT-*: judging what the pages and the watcher observed (no browser here: observations in, outcome out).
+
+The scenarios in tests/e2e drive the app through its adapter and record observations (a page's
+socket snapshot, when each marked message was sent, received and rendered, what a third user saw);
+these functions judge them and say, when a check does not hold, which hop lost what and the fix.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from realtime_verify.errors import CheckFailure
+from realtime_verify import catalogue as c
+from realtime_verify.errors import CheckFailure, NotApplicable
+from realtime_verify.metrics import LatencySeries, has_marker
+from realtime_verify.outcome import Judgement
 
 UPGRADE_FIX = (
     "in nginx's socket location set `proxy_http_version 1.1;`, "
@@ -51,21 +61,20 @@ def diagnose_connection(snapshot: dict[str, Any], status_text: str, console: Seq
     return f"its status says {status_text!r}"
 
 
-def check_websocket_transport(
+def judge_websocket_transport(
     snapshot: dict[str, Any],
     expected_ws_url: str,
     page_name: str,
     status_text: str,
     console: Sequence[str],
 ) -> dict[str, Any]:
-    """RT-001: the page's socket is an open WebSocket to the expected URL, past the upgrade."""
+    """RT-001 for one page: its socket is an open WebSocket to the expected URL, past the upgrade."""
     expected = urlsplit(expected_ws_url)
     attempts = [s for s in _socket_attempts(snapshot) if urlsplit(s["url"]).path.startswith(expected.path)]
     live = [s for s in attempts if s.get("opened") and not s.get("closed")]
     elsewhere = [s for s in _socket_attempts(snapshot) if s not in attempts]
     if not live and elsewhere:
         raise CheckFailure(
-            "RT-001",
             f"{page_name}: the page opened its socket on {urlsplit(elsewhere[-1]['url']).path}, not on {expected.path}",
             fix="make NEXT_PUBLIC_WEBSOCKET_PATH (the page) and the server's socketio_path agree"
             " (NEXT_PUBLIC_* values are baked in at build time: rebuild after changing them)",
@@ -74,7 +83,6 @@ def check_websocket_transport(
         diagnosis = diagnose_connection(snapshot, status_text, console)
         stuck_on_polling = int(snapshot.get("polls", 0)) > int(snapshot.get("pollsFailed", 0))
         raise CheckFailure(
-            "RT-001",
             f"{page_name}: no open WebSocket on {expected.path}: {diagnosis}"
             + (" — the socket silently stays on long-polling" if stuck_on_polling else ""),
             fix=UPGRADE_FIX
@@ -84,7 +92,6 @@ def check_websocket_transport(
     ws = live[-1]
     if not (ws.get("upgraded") or ws.get("openPacket")):
         raise CheckFailure(
-            "RT-001",
             f"{page_name}: a WebSocket to {ws['url']} is open but the Engine.IO upgrade never completed"
             " (no 3probe/5 exchange and no open packet)",
             fix="check that the socket.io server accepts the websocket transport (allow_upgrades)",
@@ -99,7 +106,6 @@ def check_websocket_transport(
         problems.append(f"path {actual.path} instead of {expected.path}")
     if problems:
         raise CheckFailure(
-            "RT-001",
             f"{page_name}: the socket opened {ws['url']}: " + "; ".join(problems),
             fix="set NEXT_PUBLIC_WEBSOCKET_URL / NEXT_PUBLIC_WEBSOCKET_PATH (and rebuild: NEXT_PUBLIC_*"
             " values are baked in at build time), or target.expected_ws_url if this is intended",
@@ -108,3 +114,276 @@ def check_websocket_transport(
     if ws.get("upgraded") and ws.get("created"):
         upgrade_ms = round(float(ws["upgraded"]) - float(ws["created"]), 1)
     return {"url": ws["url"], "upgrade_ms": upgrade_ms, "websocket_attempts": len(attempts)}
+
+
+# RT-002 and RT-003: chat ---------------------------------------------------------------------------
+
+CHAT_FIX = c.RT_002.fix
+
+
+@dataclass
+class Delivery:
+    """One marked chat message from a sender page to a receiving page, timestamped in both pages."""
+
+    marker: str
+    sender: str
+    receiver: str
+    sent: float | None = None  # the frame left the sender (epoch ms, in the sender page)
+    received: float | None = None  # a frame carrying it reached the receiver
+    rendered: float | None = None  # it appeared in the receiver's DOM
+    sender_status: str = ""  # what the sender page said of its connection, when it was lost
+
+    @property
+    def lost(self) -> bool:
+        return self.rendered is None
+
+
+@dataclass
+class ChatRound:
+    """Marked messages sent one after the other from one page to another, and what the receiver shows."""
+
+    label: str  # "A→B"
+    sender: str
+    receiver: str
+    deliveries: list[Delivery] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)  # the receiver's chat texts after the round
+
+
+def explain_lost(delivery: Delivery) -> CheckFailure:
+    """Which hop lost a message, and the fix."""
+    if delivery.sent is None:
+        why = f"{delivery.sender} never sent it on its socket (its status: {delivery.sender_status!r})"
+        fix = "check the page's send path (ui.chat_input, ui.chat_send or ui.send_key) and its connection"
+    elif delivery.received is None:
+        why = f"{delivery.receiver} never received a frame carrying it: the server does not emit it to the recipient"
+        fix = CHAT_FIX
+    else:
+        why = f"{delivery.receiver} received it but never rendered it"
+        fix = "render received chat events in the open conversation (and check ui.chat_message)"
+    return CheckFailure(f"{delivery.marker} sent by {delivery.sender}: {why}", fix=fix)
+
+
+def judge_chat_rounds(rounds: Sequence[ChatRound], budget_ms: float) -> Judgement:
+    """RT-002: every message delivered once, in order, rendered; the p95 of send → rendered within budget."""
+    judgement = Judgement()
+    for chat in rounds:
+        frame = LatencySeries(f"chat {chat.label}: send → frame")
+        rendered = LatencySeries(f"chat {chat.label}: send → rendered", budget_ms=budget_ms)
+        for delivery in chat.deliveries:
+            if delivery.lost:
+                raise explain_lost(delivery)
+            if delivery.sent is None or delivery.received is None or delivery.rendered is None:
+                raise CheckFailure(f"chat {chat.label}: {delivery.marker} has no send/receive/render timestamp")
+            frame.add(delivery.received - delivery.sent)
+            rendered.add(delivery.rendered - delivery.sent)
+        _judge_once_in_order(chat)
+        judgement.series += [frame, rendered]
+    _check_budgets(judgement, "find the slow hop: compare the frame and rendered segments, then the edge and nginx")
+    return judgement
+
+
+def _check_budgets(judgement: Judgement, fix: str) -> None:
+    """Fail on the first p95 over its budget, carrying every series measured so far to the report."""
+    try:
+        for series in judgement.series:
+            if series.budget_ms is not None:
+                series.check_p95(series.budget_ms, fix)
+    except CheckFailure as failure:
+        failure.series = list(judgement.series)
+        raise
+
+
+def _judge_once_in_order(chat: ChatRound) -> None:
+    positions = []
+    for delivery in chat.deliveries:
+        hits = [i for i, text in enumerate(chat.shown) if has_marker(text, delivery.marker)]
+        if len(hits) != 1:
+            raise CheckFailure(
+                f"chat {chat.label}: {delivery.marker} is shown {len(hits)} times in {chat.receiver}, not once",
+                fix="de-duplicate messages by id when rendering and when resyncing",
+            )
+        positions.append(hits[0])
+    if positions != sorted(positions):
+        raise CheckFailure(
+            f"chat {chat.label}: messages are shown out of order in {chat.receiver}",
+            fix="append messages in the order the server emits them (sort by id when re-rendering)",
+        )
+
+
+@dataclass
+class LeakCheck:
+    """What a third user saw while two others chatted directly (None: not judged, and why)."""
+
+    third_user: str
+    messages: int  # how many direct messages were sent meanwhile
+    leaked: int
+
+
+def judge_tabs_and_leaks(deliveries: Sequence[Delivery], leak: LeakCheck | None, not_judged: str) -> Judgement:
+    """RT-003: every tab of each participant shows every message; a third user sees none of them."""
+    for delivery in deliveries:
+        if delivery.lost:
+            raise explain_lost(delivery)
+    judgement = Judgement(metrics={"deliveries": len(deliveries)})
+    if leak is None:
+        judgement.metrics["leak check"] = f"not judged: {not_judged}"
+        return judgement
+    if leak.leaked:
+        raise CheckFailure(
+            f"user c ({leak.third_user}) received {leak.leaked} of {leak.messages} message(s) of a direct chat"
+            " between users a and b",
+            fix="emit a direct message to the two participants' rooms only, never to everyone",
+        )
+    judgement.metrics["leak check"] = f"user c saw none of {leak.messages} messages"
+    return judgement
+
+
+# RT-004: shared items --------------------------------------------------------------------------------
+
+
+@dataclass
+class ItemStep:
+    """One update of a synthetic item, from page A's UI or from the API, and what arrived where."""
+
+    via: str  # "UI" or "API"
+    status: str
+    started: float  # epoch ms: the click in page A, or just before the API request
+    frames_at_b: int  # frames page B received for this item and update
+    frame_at_b: float | None
+    rendered_at_b: float | None
+    at_watcher: float | None
+
+
+def judge_item_steps(steps: Sequence[ItemStep], event: str, budget_ms: float) -> Judgement:
+    """RT-004: every update reached page B once (frame and DOM) and the watcher; p95 within budget."""
+    if not steps:
+        raise CheckFailure("no item update was made (items.statuses needs at least two statuses)")
+    series = {
+        "UI": (
+            LatencySeries("item UI A→B: click → frame"),
+            LatencySeries("item UI A→B: click → rendered", budget_ms=budget_ms),
+        ),
+        "API": (
+            LatencySeries("item API→B: request → frame"),
+            LatencySeries("item API→B: request → rendered", budget_ms=budget_ms),
+        ),
+    }
+    watcher = LatencySeries("item API→watcher: request → event", budget_ms=budget_ms)
+    for step in steps:
+        if step.frames_at_b != 1:
+            raise CheckFailure(
+                f"page B received {step.frames_at_b} {event} frames for one update ({step.via} → {step.status})",
+                fix="emit one update per change (de-duplicate emits)",
+            )
+        frame, rendered = series[step.via]
+        if step.frame_at_b is not None:
+            frame.add(step.frame_at_b - step.started)
+        if step.rendered_at_b is not None:
+            rendered.add(step.rendered_at_b - step.started)
+        if step.via == "API" and step.at_watcher is not None:
+            watcher.add(step.at_watcher - step.started)
+    judgement = Judgement(series=[s for pair in series.values() for s in pair if s.samples_ms])
+    if watcher.samples_ms:
+        judgement.series.append(watcher)
+    _check_budgets(judgement, "find the slow hop: the app's emit, nginx buffering, the edge")
+    return judgement
+
+
+# RT-005: heartbeat ------------------------------------------------------------------------------------
+
+
+def judge_app_heartbeat(
+    pings: Sequence[float], pongs: Sequence[float], interval_ms: float, ping: str, pong: str
+) -> Judgement:
+    """RT-005 with an app-level heartbeat: each ping answered within an interval, at the configured cadence."""
+    if len(pings) < 2:
+        raise CheckFailure(
+            f"the page sent {len(pings)} {ping} in the time of several intervals of {interval_ms / 1000:g} s"
+            " (budgets.heartbeat_interval_s)",
+            fix=f"send {ping} on a timer while connected (or set app.heartbeat = false)",
+        )
+    answered = sum(1 for sent in pings[:-1] if any(sent < got < sent + interval_ms for got in pongs))
+    metrics: dict[str, Any] = {"pings": len(pings), "pongs": len(pongs)}
+    if answered < len(pings) - 1:
+        raise CheckFailure(
+            f"{len(pings)} {ping} sent, only {answered} answered by {pong} within one interval",
+            fix=f"answer {ping} with {pong} on the server",
+            metrics=metrics,
+        )
+    return _cadence(pings, interval_ms, "the page pings", metrics, "budgets.heartbeat_interval_s")
+
+
+def judge_engineio_heartbeat(pings: Sequence[float], pongs: Sequence[float], interval_ms: float) -> Judgement:
+    """RT-005 with no app-level heartbeat: Engine.IO's server pings arrive at pingInterval, each answered."""
+    if len(pings) < 2:
+        raise CheckFailure(
+            f"the page received {len(pings)} Engine.IO pings in the time of several pingIntervals"
+            f" ({interval_ms / 1000:g} s): something between the server and the page holds them",
+            fix="check that nothing buffers the socket (nginx proxy_buffering off for the socket path)",
+        )
+    unanswered = sum(1 for got in pings[:-1] if not any(got <= sent < got + interval_ms for sent in pongs))
+    metrics: dict[str, Any] = {"engine.io pings": len(pings), "pongs": len(pongs), "heartbeat": "Engine.IO"}
+    if unanswered:
+        raise CheckFailure(f"{unanswered} of {len(pings)} Engine.IO pings went unanswered by the page", metrics=metrics)
+    return _cadence(pings, interval_ms, "the server pings", metrics, "the handshake's pingInterval")
+
+
+def _cadence(times: Sequence[float], interval_ms: float, who: str, metrics: dict[str, Any], source: str) -> Judgement:
+    gaps = sorted(later - earlier for earlier, later in itertools.pairwise(times))
+    median = gaps[len(gaps) // 2]
+    metrics["cadence ms"] = round(median, 1)
+    if not 0.75 * interval_ms <= median <= 1.5 * interval_ms:
+        raise CheckFailure(
+            f"{who} every {median / 1000:.2f} s, configured {interval_ms / 1000:g} s ({source})",
+            fix="align the heartbeat timer with the configured interval (or the profile with the app)",
+            metrics=metrics,
+        )
+    return Judgement(metrics=metrics)
+
+
+# RT-006: attribution ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Attribution:
+    """What the server did with an honest message and a message claiming another sender."""
+
+    expected_sender: Any
+    honest_sender: Any  # the sender the first delivered copy names
+    claimed_sender: Any
+    spoof_ack: Any  # the server's acknowledgement of the spoofed message (None: no ack)
+    spoof_ack_timed_out: bool
+    spoof_delivered_senders: list[Any]  # the senders its delivered copies name
+
+
+def judge_attribution(seen: Attribution) -> Judgement:
+    """RT-006: messages carry the authenticated sender; a claimed other sender is refused or overridden."""
+    if seen.honest_sender is None:
+        raise NotApplicable(
+            "received chat messages carry no sender at events.chat_sender_path, so attribution cannot be judged"
+        )
+    if seen.honest_sender != seen.expected_sender:
+        raise CheckFailure(
+            f"a message sent by user a arrived with sender {seen.honest_sender!r}, not {seen.expected_sender!r}",
+            fix=c.RT_006.fix,
+        )
+    accepted = (
+        isinstance(seen.spoof_ack, dict) and seen.spoof_ack.get("ok") is not False and not seen.spoof_ack.get("error")
+    )
+    believed = [sender for sender in seen.spoof_delivered_senders if sender == seen.claimed_sender]
+    if believed or (accepted and not seen.spoof_delivered_senders):
+        raise CheckFailure(
+            f"user a sent a chat message claiming sender {seen.claimed_sender!r} (user b) and the server"
+            f" {'delivered it as from user b' if believed else f'accepted it: {seen.spoof_ack!r}'}",
+            fix=c.RT_006.fix,
+        )
+    outcome = (
+        "refused"
+        if seen.spoof_ack is not None and not accepted
+        else "delivered with the true sender"
+        if seen.spoof_delivered_senders
+        else "dropped"
+    )
+    return Judgement(
+        metrics={"spoofed message": outcome, "ack": "none" if seen.spoof_ack_timed_out else seen.spoof_ack}
+    )

@@ -20,7 +20,6 @@ Grammar (the subset):
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -300,9 +299,9 @@ def _compare(op: str, left: Any, right: Any) -> Tri:
         except re.error:
             return Tri.UNKNOWN
     if op == "wildcard":
-        return Tri.of(fnmatch.fnmatchcase(str(left).lower(), str(right).lower()))
+        return Tri.of(wildcard_matches(str(right), str(left), case_sensitive=False))
     if op == "strict wildcard":
-        return Tri.of(fnmatch.fnmatchcase(str(left), str(right)))
+        return Tri.of(wildcard_matches(str(right), str(left), case_sensitive=True))
     if isinstance(left, int) and isinstance(right, int):
         return Tri.of(
             {
@@ -323,6 +322,23 @@ def _member(value: Any, items: list[Any] | Unknown) -> Tri:
     if isinstance(value, Unknown) or isinstance(items, Unknown):
         return Tri.UNKNOWN
     return Tri.of(value in items)
+
+
+def wildcard_matches(pattern: str, value: str, *, case_sensitive: bool) -> bool:
+    """Cloudflare's wildcard: `*` matches any run of characters; nothing else is special (not `?`, not `[...]`)."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE | re.DOTALL) is not None
+
+
+def url_pattern_matches(pattern: str, url: str) -> bool:
+    """A page rule's URL pattern (`*` wildcards, no scheme needed) against a URL without its scheme,
+    or with it when the pattern has one. A pattern with no trailing `*` matches the URL's prefix up to
+    its query, as Cloudflare compares the URL it normalised."""
+    subject = url.lower()
+    pattern = pattern.lower()
+    return wildcard_matches(pattern, subject, case_sensitive=True) or wildcard_matches(
+        pattern + "*", subject, case_sensitive=True
+    )
 
 
 def evaluate(expression: str, request: SocketRequest) -> Tri:

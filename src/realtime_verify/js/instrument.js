@@ -22,6 +22,10 @@
     renderLog: [], // {marker, t, text}: every distinct text a marked element showed
     eventCounts: {}, // "in:chat:message" -> n
     clicks: [], // {t, text}: user actions, the start of a UI-initiated update
+    // The Socket.IO connection as the page lives it, whatever its app code says: connected once the
+    // server's CONNECT ("40") arrives, until a DISCONNECT, an Engine.IO close or the socket's close.
+    sio: { connected: false, connects: 0, since: null, error: null },
+    timeline: [], // {t, what, detail}: socket created/opened/closed, connect, connect error, upgrade...
   };
   Object.defineProperty(window, "__rv", { value: rv, enumerable: false });
 
@@ -61,6 +65,29 @@
     return packet;
   }
 
+  function note(what, detail) {
+    rv.timeline.push({ t: now(), what, detail: detail ?? null });
+    if (rv.timeline.length > 5000) rv.timeline.splice(0, 500);
+  }
+
+  function sioState(sock, direction, packet, data) {
+    if (direction !== "in") return;
+    if (packet.eio === "4" && packet.sio === "0") {
+      rv.sio.connected = true;
+      rv.sio.connects += 1;
+      rv.sio.since = now();
+      rv.sio.error = null;
+      note("connect", sock.id);
+    } else if (packet.eio === "4" && packet.sio === "4") {
+      rv.sio.connected = false;
+      rv.sio.error = data.slice(2, 300);
+      note("connect-error", rv.sio.error);
+    } else if ((packet.eio === "4" && packet.sio === "1") || packet.eio === "1") {
+      if (rv.sio.connected) note("disconnect", packet.eio === "1" ? "engine close" : "server disconnect");
+      rv.sio.connected = false;
+    }
+  }
+
   function record(sock, direction, data) {
     const t = now();
     const packet = decode(data);
@@ -74,7 +101,11 @@
       rv.eventCounts[key] = (rv.eventCounts[key] || 0) + 1;
     }
     if (direction === "in" && packet.eio === "3" && packet.probe) sock.probeOk = t;
-    if (direction === "out" && data === "5") sock.upgraded = t;
+    if (direction === "out" && data === "5") {
+      sock.upgraded = t;
+      note("upgrade", sock.id);
+    }
+    sioState(sock, direction, packet, data);
     if (direction === "in" && packet.eio === "0") sock.openPacket = t;
     if (packet.eio === "4") sock.messages += 1;
   }
@@ -95,6 +126,7 @@
       messages: 0,
     };
     rv.sockets.push(sock);
+    note("ws-created", sock.url);
     let ws;
     try {
       ws = protocols === undefined ? new NativeWebSocket(url) : new NativeWebSocket(url, protocols);
@@ -105,10 +137,19 @@
       throw error;
     }
     sock.url = ws.url;
-    ws.addEventListener("open", () => (sock.opened = now()));
+    ws.addEventListener("open", () => {
+      sock.opened = now();
+      note("ws-open", sock.id);
+    });
     ws.addEventListener("close", (event) => {
       sock.closed = now();
       sock.closeCode = event.code;
+      note("ws-close", `${sock.id} code ${event.code}`);
+      // The socket that carried the session is gone: the page is disconnected until a new CONNECT.
+      if (rv.sio.connected && (sock.upgraded || sock.openPacket)) {
+        rv.sio.connected = false;
+        note("disconnect", "transport close");
+      }
     });
     ws.addEventListener("error", () => (sock.error ||= "error event"));
     // Registered before the page's own handlers, so the timestamp precedes its processing.

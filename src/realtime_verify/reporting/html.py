@@ -5,6 +5,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from realtime_verify.outcome import CheckResult
+from realtime_verify.reporting.format import details as format_details
+from realtime_verify.reporting.format import label
 from realtime_verify.reporting.summary import RunReport
 
 STYLE = """
@@ -63,18 +66,17 @@ def _error(report: RunReport) -> str:
     return f"<p class='failed'>The run ended before its checks: {escape(report.error)}</p>"
 
 
-def _check_row(check: Any) -> str:
-    details = escape(check.message)
-    if check.fix:
-        details += f"<div class='fix'>Fix: {escape(check.fix)}</div>"
-    if check.values:
+def _check_row(check: CheckResult) -> str:
+    details = "".join(f"<div>{escape(line)}</div>" for line in format_details(check))
+    if check.metrics:
         # What the check saw (socket URL, ping timers, cf-ray...), so a passed row says why it passed.
-        shown = "; ".join(f"{k}: {v}" for k, v in check.values.items())
+        shown = "; ".join(f"{k}: {v}" for k, v in check.metrics.items())
         details += f"<div class='muted'>{escape(shown[:400])}</div>"
+    status = check.status.value
     return (
         f"<tr><td><code>{escape(check.check_id)}</code></td><td>{escape(check.title)}</td>"
-        f"<td class='{escape(check.status)}'>{escape(check.status)}</td><td>{check.duration_s:.2f} s</td>"
-        f"<td>{details}</td></tr>"
+        f"<td class='{escape(status.replace(' ', '-'))}'>{escape(label(check))}</td>"
+        f"<td style='white-space:nowrap'>{check.duration_s:.2f}&nbsp;s</td><td>{details}</td></tr>"
     )
 
 

@@ -1,7 +1,5 @@
-"""Results of a run as data, and the files they become: summary.json, report.html, history.jsonl.
-
-One formatter per medium, one source of truth: `CheckResult` holds what the terminal, JUnit (via
-pytest), JSON and HTML show, with secrets already redacted.
+"""A run's results as data (`RunReport`), and the files it becomes: summary.json, report.html,
+junit.xml and one line of history.jsonl. Every file renders the same `CheckResult`s, already redacted.
 """
 
 from __future__ import annotations
@@ -14,77 +12,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from realtime_verify.errors import (
     EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
     EXIT_PASSED,
+    EXIT_TERMINATED,
     EXIT_UNREACHABLE,
-    CheckFailure,
-    RealtimeVerifyError,
 )
-from realtime_verify.reporting.redact import Redactor
+from realtime_verify.outcome import CheckResult, Status
+from realtime_verify.reporting.format import ORDER, counts
 
-
-@dataclass
-class CheckResult:
-    check_id: str
-    title: str
-    nodeid: str
-    status: str  # passed | warning | failed | skipped
-    duration_s: float
-    message: str = ""
-    fix: str = ""
-    latency: list[dict[str, Any]] = field(default_factory=list)
-    values: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_report(
-        cls,
-        *,
-        check_id: str,
-        title: str,
-        report: pytest.TestReport,
-        excinfo: pytest.ExceptionInfo[BaseException] | None,
-        latency: list[dict[str, Any]],
-        values: dict[str, Any],
-        redactor: Redactor,
-        warnings: list[str] | None = None,
-    ) -> CheckResult:
-        message, fix = "", ""
-        if report.skipped:
-            status = "skipped"
-            longrepr = report.longrepr
-            message = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr or "")
-            message = message.removeprefix("Skipped: ")
-        elif report.failed:
-            status = "failed"
-            error = excinfo.value if excinfo is not None else None
-            if isinstance(error, CheckFailure):
-                message, fix = error.message, error.fix
-                values = {**values, **error.metrics}
-            elif isinstance(error, AssertionError | RealtimeVerifyError):
-                message = str(error)
-            elif error is not None:
-                message = f"{type(error).__name__}: {error}"
-            else:
-                message = str(report.longrepr or "")
-        elif warnings:
-            status = "warning"  # passed, with something a person should know
-            message = "; ".join(warnings)
-        else:
-            status = "passed"
-        return cls(
-            check_id=check_id,
-            title=title,
-            nodeid=report.nodeid,
-            status=status,
-            duration_s=round(report.duration, 3),
-            message=redactor.text(message.strip()),
-            fix=redactor.text(fix),
-            latency=latency,
-            values=values,
-        )
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -98,6 +37,7 @@ class RunReport:
     embedded: bool
     faults: list[str]
     settings: list[str]
+    capabilities: list[str]
     versions: dict[str, str]
     verdict: str
     exit_status: int
@@ -105,6 +45,8 @@ class RunReport:
     values: dict[str, Any]
     checks: list[CheckResult]
     error: str | None = None  # why the run ended before its checks (unreachable, setup, usage)
+    schema_version: int = SCHEMA_VERSION
+    artifacts: list[str] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -117,24 +59,15 @@ class RunReport:
         embedded: bool,
         faults: list[str],
         settings: list[str],
+        capabilities: list[str],
         browser: str,
         results: list[CheckResult],
         values: dict[str, Any],
         exit_status: int,
         error: str | None = None,
     ) -> RunReport:
-        counts = {
-            status: sum(1 for r in results if r.status == status)
-            for status in ("passed", "warning", "failed", "skipped")
-        }
-        if exit_status == EXIT_UNREACHABLE and error:
-            verdict = "UNREACHABLE"
-        elif error:
-            verdict = "ERROR"
-        elif counts["failed"] > 0 or exit_status not in (EXIT_PASSED, EXIT_FAILED):
-            verdict = "FAILED"
-        else:
-            verdict = "PASSED" if counts["passed"] + counts["warning"] else "NOTHING VERIFIED"
+        numbers = counts(results)
+        verdict, exit_status = verdict_of(results, exit_status, error)
         now = time.time()
         return cls(
             run_id=run_id,
@@ -146,17 +79,43 @@ class RunReport:
             embedded=embedded,
             faults=faults,
             settings=settings,
+            capabilities=capabilities,
             versions=_versions(browser),
             verdict=verdict,
             exit_status=exit_status,
-            counts=counts,
+            counts=numbers,
             values=values,
-            checks=results,
+            checks=sorted(results, key=lambda r: ORDER.index(r.status)),
             error=error,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["checks"] = [check.to_dict() for check in self.checks]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunReport:
+        known = set(cls.__dataclass_fields__)
+        values = {k: v for k, v in data.items() if k in known}
+        values["checks"] = [CheckResult.from_dict(check) for check in data.get("checks", [])]
+        return cls(**values)
+
+
+def verdict_of(results: list[CheckResult], exit_status: int, error: str | None) -> tuple[str, int]:
+    """The run's verdict and exit code: why it ended first, then what its checks found."""
+    if exit_status in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        return "INTERRUPTED", exit_status
+    if error:
+        return ("UNREACHABLE" if exit_status == EXIT_UNREACHABLE else "ERROR"), exit_status
+    statuses = {r.status for r in results}
+    if Status.FAILED in statuses:
+        return "FAILED", EXIT_FAILED
+    if Status.ERROR in statuses:
+        return "ERROR", EXIT_INTERNAL
+    if statuses & {Status.PASSED, Status.WARNING}:
+        return "PASSED", EXIT_PASSED if exit_status in (EXIT_PASSED, EXIT_FAILED) else exit_status
+    return "NOTHING VERIFIED", exit_status or EXIT_PASSED
 
 
 def _iso(timestamp: float) -> str:
@@ -173,31 +132,37 @@ def _versions(browser: str) -> dict[str, str]:
     return versions
 
 
-def write_reports(report: RunReport, output: Path) -> list[Path]:
-    """summary.json and report.html (overwritten), history.jsonl (one line appended per run)."""
-    from realtime_verify.reporting.html import render_html
-
-    output.mkdir(parents=True, exist_ok=True)
-    data = report.to_dict()
-    summary = output / "summary.json"
-    summary.write_text(json.dumps(data, indent=2) + "\n")
-    html = output / "report.html"
-    html.write_text(render_html(report))
-    history = output / "history.jsonl"
-    line = {
+def history_line(report: RunReport) -> dict[str, Any]:
+    return {
         "run_id": report.run_id,
         "finished": report.finished,
         "profile": report.run_profile,
         "target": report.target,
+        "faults": report.faults,
         "verdict": report.verdict,
         "counts": report.counts,
         "latency": {
             s["segment"]: {k: s.get(k) for k in ("n", "p50_ms", "p95_ms", "max_ms")}
             for r in report.checks
             for s in r.latency
+            if s.get("n")
         },
-        "failed": [r.check_id for r in report.checks if r.status == "failed"],
+        "failed": [r.check_id for r in report.checks if r.status is Status.FAILED],
     }
+
+
+def write_reports(report: RunReport, output: Path) -> list[Path]:
+    """summary.json, report.html and junit.xml (overwritten), history.jsonl (one line appended)."""
+    from realtime_verify.reporting.html import render_html
+    from realtime_verify.reporting.junit import write_junit
+
+    output.mkdir(parents=True, exist_ok=True)
+    summary = output / "summary.json"
+    summary.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    html = output / "report.html"
+    html.write_text(render_html(report))
+    junit = write_junit(report, output / "junit.xml")
+    history = output / "history.jsonl"
     with history.open("a") as handle:
-        handle.write(json.dumps(line) + "\n")
-    return [summary, html, history]
+        handle.write(json.dumps(history_line(report)) + "\n")
+    return [summary, html, junit, history]

@@ -1,6 +1,7 @@
 // The reference app's service worker. The server fills in the two constants below.
 const VERSION = __APP_VERSION__;
 const INTERCEPT_SOCKET = __INTERCEPT_SOCKET__; // true only with the sw-intercepts-socket fault
+const SOCKET_PATH = __SOCKET_PATH__;
 const CACHE = `app-shell-${VERSION}`;
 const SHELL = ["/", "/static/app.js", "/static/websocket-provider.js", "/static/sw-manager.js", "/static/style.css"];
 
@@ -25,7 +26,7 @@ self.addEventListener("message", (event) => {
 
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
-  if (url.pathname.startsWith("/socket.io/")) {
+  if (url.pathname.startsWith(SOCKET_PATH)) {
     // Socket traffic is never ours to handle: returning without respondWith leaves it to the network.
     if (!INTERCEPT_SOCKET) return;
     event.respondWith(fetch(event.request));
