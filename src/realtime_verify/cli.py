@@ -103,6 +103,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         inputs.k8s = [Path(p) for p in args.k8s]
     if args.nginx:
         inputs.nginx = Path(args.nginx)
+    if args.nginx_root:
+        inputs.nginx_root = Path(args.nginx_root)
     if args.site:
         inputs.site_url = args.site
     inputs.zone = args.zone
@@ -205,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--env-file", action="append", default=[], metavar="F", help=".env file (repeatable)")
     audit.add_argument("--k8s", action="append", default=[], metavar="F", help="Kubernetes manifest (repeatable)")
     audit.add_argument("--nginx", metavar="F", help="nginx conf (includes are followed)")
+    audit.add_argument(
+        "--nginx-root",
+        metavar="DIR",
+        help="the folder that stands for /etc/nginx: absolute includes are read from it, never from this machine",
+    )
     audit.add_argument("--site", metavar="URL", help="the public site the env vars serve (judges scheme and host)")
     audit.add_argument(
         "--cloudflare", action="store_true", help="audit the Cloudflare zone (token from the profile's token_env)"

@@ -214,6 +214,9 @@ class ConfigFilesSection(Section):
     env: list[str] = []
     k8s: list[str] = []
     nginx: str | None = None
+    # The folder that stands for /etc/nginx, so absolute includes are read from the repository,
+    # never from the machine that runs the audit.
+    nginx_root: str | None = None
     site_url: str | None = None  # the public site the env vars serve (default: base_url)
     allowed_hosts: list[str] = []  # other hosts the socket URL may use
 
@@ -361,8 +364,9 @@ def _resolve_files(files: dict[str, Any], target: dict[str, Any], folder: Path) 
     for key in ("env", "k8s"):
         if isinstance(files.get(key), list):
             files[key] = [resolve(item) for item in files[key]]
-    if "nginx" in files:
-        files["nginx"] = resolve(files["nginx"])
+    for key in ("nginx", "nginx_root"):
+        if key in files:
+            files[key] = resolve(files[key])
     if "ca_file" in target:
         target["ca_file"] = resolve(target["ca_file"])
 

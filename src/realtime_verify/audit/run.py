@@ -31,6 +31,7 @@ class AuditInputs:
     env_files: list[Path] = field(default_factory=list)
     k8s: list[Path] = field(default_factory=list)
     nginx: Path | None = None
+    nginx_root: Path | None = None  # the folder that stands for /etc/nginx (absolute includes)
     site_url: str | None = None
     cloudflare: bool = False
     zone: str | None = None
@@ -43,6 +44,7 @@ class AuditInputs:
             env_files=[Path(p) for p in files.env],
             k8s=[Path(p) for p in files.k8s],
             nginx=Path(files.nginx) if files.nginx else None,
+            nginx_root=Path(files.nginx_root) if files.nginx_root else None,
             site_url=files.site_url or profile.target.base_url,
             cloudflare=zone_configured if cloudflare is None else cloudflare,
         )
