@@ -143,6 +143,7 @@ class EventsSection(Section):
     chat_sender_path: str = "sender_id"  # "" : messages do not carry their sender (RT-006 is skipped)
     join: str = ""  # emitted by a watcher after connecting: joining a room, announcing a nickname
     join_payload: str = ""
+    join_ack: bool = False  # the server acknowledges the join: wait for it before chatting
     health_ping: str = "health:ping"
     health_pong: str = "health:pong"
 
@@ -161,7 +162,8 @@ class ItemsSection(Section):
     update_payload: str = '{"status": "{status}"}'
     statuses: list[str] = ["new", "accepted", "preparing", "ready", "delivered"]
     event: str = "orders:update"
-    id_path: str = "id"  # in the create answer and the event
+    created_id_path: str = "id"  # in the answer to the create request
+    id_path: str = "id"  # in the event
     status_path: str = "status"
     row: str = '[data-testid="order-row"]'  # contains the item's title
     advance: str = '[data-testid="order-advance"]'  # inside the row; "" : updates from the API only

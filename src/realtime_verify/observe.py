@@ -24,8 +24,17 @@ T = TypeVar("T")
 
 
 def chat_text(marker: str) -> str:
-    """The text of a synthetic chat message: marked, so it is found (and removed) later."""
-    return f"realtime-verify {marker}"
+    """The text of a synthetic chat message: marked, so it is found (and removed) later.
+
+    A word follows the marker: pages render a message beside other text (a time, a status), and
+    `rv-x-1` directly followed by "5:05" would read as marker `rv-x-15`.
+    """
+    return f"realtime-verify {marker} message"
+
+
+def item_title(marker: str) -> str:
+    """The title of a synthetic order or task (a word after the marker, as for chat)."""
+    return f"[realtime-verify] {marker} item"
 
 
 async def deliveries(sender: AppPage, receivers: Sequence[AppPage], markers: Sequence[str]) -> list[Delivery]:
@@ -146,14 +155,14 @@ async def item_steps(
     page_b: AppPage,
     watcher: Watcher,
 ) -> list[ItemStep]:
-    """Move `item` through its next statuses: from page A's UI while it can, then through the API."""
+    """Move `item` through its next statuses, alternately from page A's UI (when it can) and the API."""
     statuses = adapter.item_statuses()[1:5]
     steps = []
     for number, status in enumerate(statuses, start=1):
         frames_before = await _item_frames(adapter, page_b, marker)
         started = time.time() * 1000
         via = "API"
-        if number <= 2 and await adapter.advance_item(page_a, item):
+        if number % 2 == 1 and await adapter.advance_item(page_a, item):
             via = "UI"
             clicked = await page_a.rv.last_click()
             started = clicked if clicked is not None else started

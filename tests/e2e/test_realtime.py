@@ -102,7 +102,7 @@ async def test_item_updates_reach_other_browser_and_watcher(
     steps = []
     for _ in range(2):
         marker = rv_markers.next()
-        item = await rv_adapter.create_item(user, f"[realtime-verify] {marker}")
+        item = await rv_adapter.create_item(user, observe.item_title(marker))
 
         async def delete(item: Item = item) -> None:
             await rv_adapter.delete_item(user, item)

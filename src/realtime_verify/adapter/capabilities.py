@@ -48,7 +48,7 @@ class Capabilities:
             items=app.items,
             heartbeat=app.heartbeat and bool(events.health_ping and events.health_pong),
             socket_auth=app.socket_auth and profile.auth.mode != "none",
-            sender_identity=bool(events.chat_sender_path) and app.socket_auth and profile.auth.mode != "none",
+            sender_identity=bool(events.chat_sender_path),
             resync=app.resync,
             service_worker=app.service_worker,
             connection_badge=bool(ui.connected),
@@ -81,6 +81,25 @@ class TargetFacts:
         )
 
 
+# Why a need is not met, in the words a skipped check shows.
+MISSING = {
+    Need.PAGE: "the target has no page to open",
+    Need.CHAT: "the app has no chat (app.chat = none)",
+    Need.DIRECT_CHAT: "the app's chat is not one-to-one (app.chat)",
+    Need.ITEMS: "the app has no shared items such as orders or tasks (app.items = none)",
+    Need.SOCKET_AUTH: "the app's sockets do not authenticate a user (app.socket_auth = false, or auth.mode = none)",
+    Need.SENDER_IDENTITY: "received chat messages do not say who sent them (events.chat_sender_path is empty)",
+    Need.RESYNC: "the page does not fetch what it missed after a reconnect (app.resync = false)",
+    Need.SERVICE_WORKER: "the app has no service worker (app.service_worker = false)",
+    Need.BEHIND_CLOUDFLARE: "the target is not declared behind Cloudflare (target.behind_cloudflare = false)",
+    Need.ENV_SOURCES: "no env files or manifests to audit were given (config_files.env, config_files.k8s)",
+    Need.NGINX_CONF: "no nginx conf to audit was given (config_files.nginx)",
+    Need.CLOUDFLARE_ZONE: "no Cloudflare zone to read was given (cloudflare.zone_id or zone_name)",
+    Need.BACKEND_RESTART: "restarting the backend is not allowed against this target (faults.allowed has no 'backend')",
+    Need.EDGE_FAULTS: "cutting connections at the edge is not allowed here (faults.allowed has no 'edge')",
+}
+
+
 def missing(need: Need, capabilities: Capabilities, facts: TargetFacts) -> str | None:
     """Why `need` is not met, or None when it is."""
     absent = {
@@ -99,7 +118,7 @@ def missing(need: Need, capabilities: Capabilities, facts: TargetFacts) -> str |
         Need.BACKEND_RESTART: "backend" not in facts.fault_methods,
         Need.EDGE_FAULTS: "edge" not in facts.fault_methods,
     }[need]
-    return f"the target has no {need.value}" if absent else None
+    return MISSING[need] if absent else None
 
 
 def unmet_needs(check: Check, capabilities: Capabilities, facts: TargetFacts) -> list[str]:

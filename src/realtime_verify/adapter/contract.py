@@ -29,6 +29,7 @@ from realtime_verify.target import ApiClient, Credentials, Session, Target
 from realtime_verify.watcher import Watcher
 
 REQUIRED_ROLES = ("a", "b")
+INPUT_CLEAR_WAIT_MS = 2000
 
 
 class ContractAdapter(AppAdapter):
@@ -44,6 +45,7 @@ class ContractAdapter(AppAdapter):
         self._lock = asyncio.Lock()
         # Nicknames are unique per run, so two runs against one chat never mistake each other.
         self._nick_suffix = secrets.token_hex(3)
+        self._input_clears: bool | None = None  # does the page clear its chat input after a send?
 
     @property
     def capabilities(self) -> Capabilities:
@@ -261,6 +263,27 @@ class ContractAdapter(AppAdapter):
             await button.dispatch_event("click", timeout=timeout * 1000)
         else:
             await field.press(ui.send_key, timeout=timeout * 1000)
+        await self._wait_taken(field)
+
+    async def _wait_taken(self, field: Locator) -> None:
+        """Wait until the page took the message: most chat pages clear their input once the server
+        acknowledged it, and text typed before that would be cleared with it. A page that keeps its
+        input is learnt once (one short wait) and not waited for again."""
+        if self._input_clears is False:
+            return
+        try:
+            await field.evaluate(
+                """(e, ms) => new Promise((ok, no) => {
+                    const start = performance.now();
+                    const tick = () => !e.value ? ok(true) : performance.now() - start > ms ? no() : setTimeout(tick, 5);
+                    tick();
+                })""",
+                INPUT_CLEAR_WAIT_MS,
+            )
+            self._input_clears = True
+        except PlaywrightError:
+            if self._input_clears is None:
+                self._input_clears = False
 
     async def chat_texts(self, page: AppPage) -> list[str]:
         return [t.strip() for t in await page.page.locator(self.profile.ui.chat_message).all_text_contents()]
@@ -302,7 +325,10 @@ class ContractAdapter(AppAdapter):
         events = self.profile.events
         if events.join:
             payload = fill_template(events.join_payload or '""', self._values(user, None, ""), "events.join_payload")
-            await watcher.send(events.join, payload)
+            if events.join_ack:
+                await watcher.emit(events.join, payload, timeout_s=self.profile.target.connect_timeout_s)
+            else:
+                await watcher.send(events.join, payload)
 
     def _values(self, sender: TestUser, peer_id: Any, text: str) -> dict[str, Any]:
         return {"text": text, "peer_id": peer_id, "room": self.profile.app.room, "nickname": sender.name}
@@ -340,10 +366,11 @@ class ContractAdapter(AppAdapter):
         items = self.profile.items
         body = fill_template(items.create_payload, {"title": title}, "items.create_payload")
         answer = await (await self.api(user.role)).request("POST", items.create, body)
-        item_id = get_path(answer, items.id_path)
+        item_id = get_path(answer, items.created_id_path)
         if item_id is None:
             raise ConfigError(
-                f"POST {items.create} answered without an id at items.id_path {items.id_path!r}: {answer!r}"
+                f"POST {items.create} answered without an id at items.created_id_path"
+                f" {items.created_id_path!r}: {str(answer)[:200]}"
             )
         return Item(item_id, title)
 
