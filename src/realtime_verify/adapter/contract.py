@@ -263,23 +263,17 @@ class ContractAdapter(AppAdapter):
             await button.dispatch_event("click", timeout=timeout * 1000)
         else:
             await field.press(ui.send_key, timeout=timeout * 1000)
-        await self._wait_taken(field)
+        await self._wait_taken(page, field)
 
-    async def _wait_taken(self, field: Locator) -> None:
+    async def _wait_taken(self, page: AppPage, field: Locator) -> None:
         """Wait until the page took the message: most chat pages clear their input once the server
         acknowledged it, and text typed before that would be cleared with it. A page that keeps its
         input is learnt once (one short wait) and not waited for again."""
         if self._input_clears is False:
             return
         try:
-            await field.evaluate(
-                """(e, ms) => new Promise((ok, no) => {
-                    const start = performance.now();
-                    const tick = () => !e.value ? ok(true) : performance.now() - start > ms ? no() : setTimeout(tick, 5);
-                    tick();
-                })""",
-                INPUT_CLEAR_WAIT_MS,
-            )
+            handle = await field.element_handle(timeout=INPUT_CLEAR_WAIT_MS)
+            await page.page.wait_for_function("(e) => !e.value", arg=handle, timeout=INPUT_CLEAR_WAIT_MS)
             self._input_clears = True
         except PlaywrightError:
             if self._input_clears is None:
