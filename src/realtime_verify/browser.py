@@ -106,6 +106,7 @@ class Instrumentation:
                 pollsFailed: window.__rv.polls.filter(p => p.done && p.status !== 200).length,
                 sio: window.__rv.sio,
                 lastPoll: window.__rv.polls.length ? window.__rv.polls[window.__rv.polls.length - 1] : null,
+                lastFailedPoll: window.__rv.polls.filter(p => p.done && p.status !== 200).slice(-1)[0] || null,
                 eventCounts: window.__rv.eventCounts,
                 frames: window.__rv.frames.length,
             })"""

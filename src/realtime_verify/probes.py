@@ -6,7 +6,9 @@ level failures of the handshake become TargetUnreachable (exit 3): nothing else 
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -150,6 +152,24 @@ async def probe_upgrade(profile: Profile, network: NetworkOptions, origin: str, 
                 return UpgradeProbe(url, 101, headers, first_message=first)
         except aiohttp.WSServerHandshakeError as error:
             headers = {k.lower(): v for k, v in (error.headers or {}).items()}
-            return UpgradeProbe(url, error.status, headers, body=error.message or "", error=str(error))
+            body = await _refusal_body(session, url, origin)
+            return UpgradeProbe(url, error.status, headers, body=body or error.message or "", error=str(error))
         except (aiohttp.ClientError, TimeoutError) as error:
             return UpgradeProbe(url, None, error=f"{type(error).__name__}: {error}")
+
+
+async def _refusal_body(session: aiohttp.ClientSession, url: str, origin: str) -> str:
+    """What the server says when it refuses an upgrade: the WebSocket client does not keep the body,
+    so the same upgrade request is made once more as plain HTTP to read it ("" if that fails)."""
+    headers = {
+        "Origin": origin,
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+    }
+    try:
+        async with session.get(url, headers=headers) as resp:
+            return (await resp.text(errors="replace"))[:400] if resp.status != 101 else ""
+    except (aiohttp.ClientError, TimeoutError):
+        return ""

@@ -45,9 +45,17 @@ def engineio_error(status: int | None, body: str) -> str | None:
 
 
 def refused_origin(status: int | None, body: str) -> str | None:
-    """The server's words when it refused the Origin, else None."""
+    """The server's words when it refused the Origin, else None.
+
+    python-engineio says "<origin> is not an accepted origin."; Node's engine.io answers a refused
+    request with code 4 "Forbidden" (JSON on polling, plain text on the WebSocket upgrade). A proxy
+    that drops Upgrade gets "Bad request" (code 3) or "Invalid websocket upgrade" instead.
+    """
     error = engineio_error(status, body)
-    return error if (error and "origin" in error.lower()) or (status == 403 and error) else None
+    if error is None:
+        return None
+    lowered = error.lower()
+    return error if "origin" in lowered or lowered.startswith("forbidden") else None
 
 
 def judge_open_packet(handshake: Handshake, origin: str) -> Judgement:

@@ -18,11 +18,25 @@ from realtime_verify.errors import CheckFailure, NotApplicable
 from realtime_verify.metrics import LatencySeries, has_marker
 from realtime_verify.outcome import Judgement
 
+ORIGIN_FIX = (
+    "make the server accept the site's Origin: behind nginx forward `Host $http_host` and"
+    " `X-Forwarded-Proto $scheme`, or list the site in its allowed origins"
+)
 UPGRADE_FIX = (
     "in nginx's socket location set `proxy_http_version 1.1;`, "
     "`proxy_set_header Upgrade $http_upgrade;` and `proxy_set_header Connection $connection_upgrade;` "
     "(with the `map $http_upgrade $connection_upgrade` block); on Cloudflare turn WebSockets on"
 )
+
+
+def _refusal(poll: dict[str, Any]) -> str | None:
+    """The server's words when a long-polling request was refused for its Origin."""
+    body = str(poll.get("body") or "")
+    status = poll.get("status")
+    if status not in (400, 403) or not body:
+        return None
+    lowered = body.lower()
+    return body.strip()[:160] if "origin" in lowered or "forbidden" in lowered else None
 
 
 def _socket_attempts(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
@@ -43,11 +57,17 @@ def diagnose_connection(snapshot: dict[str, Any], status_text: str, console: Seq
         errors = [line for line in console if "realtime" in line or "socket" in line.lower()]
         detail = f"; console: {errors[-1]}" if errors else ""
         return f"the page opened no socket at all; its status says {status_text!r}{detail}"
-    if polls and failed_polls == polls:
-        last = snapshot.get("lastPoll") or {}
+    last = snapshot.get("lastFailedPoll") or snapshot.get("lastPoll") or {}
+    refusal = _refusal(last)
+    if refusal:
         return (
-            f"every long-polling request failed (last: HTTP {last.get('status')} {last.get('url')});"
-            f" its status says {status_text!r}"
+            f"the server refused the page's requests (HTTP {last.get('status')}: {refusal}): it does not accept"
+            " the page's Origin — the proxy is not at fault"
+        )
+    if polls and failed_polls == polls:
+        return (
+            f"every long-polling request failed (last: HTTP {last.get('status')} {last.get('url')}"
+            f"{': ' + str(last.get('body'))[:120] if last.get('body') else ''}); its status says {status_text!r}"
         )
     opened = [s for s in sockets if s.get("opened")]
     if sockets and not opened:
@@ -82,10 +102,13 @@ def judge_websocket_transport(
     if not live:
         diagnosis = diagnose_connection(snapshot, status_text, console)
         stuck_on_polling = int(snapshot.get("polls", 0)) > int(snapshot.get("pollsFailed", 0))
+        refused = _refusal(snapshot.get("lastFailedPoll") or {})
         raise CheckFailure(
             f"{page_name}: no open WebSocket on {expected.path}: {diagnosis}"
-            + (" — the socket silently stays on long-polling" if stuck_on_polling else ""),
-            fix=UPGRADE_FIX
+            + (" — the socket silently stays on long-polling" if stuck_on_polling and not refused else ""),
+            fix=ORIGIN_FIX
+            if refused
+            else UPGRADE_FIX
             if stuck_on_polling or attempts
             else "make the page open its socket (NEXT_PUBLIC_ENABLE_WEBSOCKETS=true, a wss:// URL, the right path)",
         )

@@ -181,7 +181,20 @@
     try {
       const parsed = new URL(String(url), location.href);
       // The socket path, or any Engine.IO request (a page misconfigured to another path too).
-      if (parsed.pathname.startsWith(socketPath) || parsed.searchParams.has("EIO")) this.__rvPoll = { t: now(), method, url: parsed.href, status: null, done: null };
+      if (parsed.pathname.startsWith(socketPath) || parsed.searchParams.has("EIO")) {
+        const poll = { t: now(), method, url: parsed.href, status: null, done: null };
+        this.__rvPoll = poll;
+        // Registered here, before the client sets its onreadystatechange handler, so the payload is
+        // timestamped before the client reacts to it (a pong must not seem to precede its ping).
+        this.addEventListener("readystatechange", () => {
+          if (this.readyState !== 4) return;
+          poll.done = now();
+          poll.status = this.status;
+          if (poll.method.toUpperCase() === "GET" && this.status === 200) recordPayload("in", this.responseText);
+          // The server's own words when it refuses (an Origin, a session): kept for the diagnosis.
+          if (this.status !== 200) poll.body = String(this.responseText || "").slice(0, 200);
+        });
+      }
     } catch {
       // not a URL we track
     }
@@ -193,11 +206,6 @@
       rv.polls.push(poll);
       if (rv.polls.length > MAX_FRAMES) rv.polls.splice(0, MAX_FRAMES / 10);
       if (poll.method.toUpperCase() === "POST") recordPayload("out", body);
-      this.addEventListener("loadend", () => {
-        poll.done = now();
-        poll.status = this.status;
-        if (poll.method.toUpperCase() === "GET" && this.status === 200) recordPayload("in", this.responseText);
-      });
     }
     return nativeSend.call(this, body);
   };

@@ -52,7 +52,7 @@ def control_app(supervisor: Supervisor) -> web.Application:
         return supervisor.edge
 
     async def status(payload: dict[str, Any]) -> dict[str, Any]:
-        app, nginx = supervisor.app, supervisor.nginx
+        app, nginx = supervisor.app, supervisor.proxy.child if supervisor.proxy else None
         return {
             "edge": edge().status(),
             "app": {"pid": app.pid if app else 0, "alive": bool(app and app.alive)},
@@ -96,7 +96,7 @@ def control_app(supervisor: Supervisor) -> web.Application:
 
     async def restart_nginx(payload: dict[str, Any]) -> dict[str, Any]:
         await supervisor.restart_nginx()
-        return {"ok": True, "pid": supervisor.nginx.pid if supervisor.nginx else 0}
+        return {"ok": True, "pid": supervisor.proxy.pid if supervisor.proxy else 0}
 
     async def shutdown(payload: dict[str, Any]) -> dict[str, Any]:
         supervisor.request_stop()

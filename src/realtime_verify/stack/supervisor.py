@@ -9,8 +9,6 @@ runs the same loop in the foreground (`run_until_stopped`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import importlib.util
 import json
 import logging
@@ -18,7 +16,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import sys
 import tempfile
@@ -35,7 +32,8 @@ from realtime_verify.net import NetworkOptions, spki_sha256
 from realtime_verify.stack.control import control_app, edge_overlays
 from realtime_verify.stack.edge import EdgeEmulator
 from realtime_verify.stack.faults import LayerSettings, build_settings
-from realtime_verify.stack.nginx import find_nginx, render_app_conf, render_main_conf
+from realtime_verify.stack.process import Child, die_with_parent, free_port
+from realtime_verify.stack.proxy import NginxProxy
 from realtime_verify.stack.settings import READY_PREFIX, StackConfig, StackInfo
 from realtime_verify.stack.zone import PREFIX as ZONE_API_PREFIX
 from realtime_verify.stack.zone import ZoneApi
@@ -43,22 +41,7 @@ from realtime_verify.stack.zone import ZoneApi
 logger = logging.getLogger("realtime_verify.supervisor")
 
 READY_TIMEOUT_S = 20.0
-STOP_TIMEOUT_S = 5.0
 USERS = ("alice", "bob", "carol")
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when the process that started us dies (Linux)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def reference_app_dir() -> Path:
@@ -69,68 +52,6 @@ def reference_app_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-class Child:
-    """A child process whose output goes to a log file; stopped by PID."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.name = name
-        self.argv = argv
-        self.env = env
-        self.log = log
-        self.process: asyncio.subprocess.Process | None = None
-        self.expected_exit = False
-
-    async def start(self) -> None:
-        self.expected_exit = False
-        with self.log.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                *self.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=self.env,
-                preexec_fn=_die_with_parent,
-                start_new_session=True,
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid if self.process else 0
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.returncode is None
-
-    async def stop(self) -> None:
-        process = self.process
-        if process is None or process.returncode is not None:
-            return
-        self.expected_exit = True
-        with contextlib.suppress(ProcessLookupError):
-            process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
-        except TimeoutError:
-            logger.warning("%s (pid %d) ignored SIGTERM; killing it", self.name, process.pid)
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def died(self) -> TargetUnreachable:
-        code = self.process.returncode if self.process else None
-        return TargetUnreachable(
-            "stack",
-            f"{self.name} exited with code {code}; the end of {self.log}:\n{self.log_tail()}",
-        )
-
-
 class Supervisor:
     """Starts, watches and stops the stack's processes; applies the layer settings the faults made."""
 
@@ -139,7 +60,7 @@ class Supervisor:
         self.settings: LayerSettings = build_settings(config.faults, config.timers)
         self.workdir = Path(tempfile.mkdtemp(prefix="realtime-verify-"))
         self.app: Child | None = None
-        self.nginx: Child | None = None
+        self.proxy: NginxProxy | None = None
         self.edge: EdgeEmulator | None = None
         self.control: web.AppRunner | None = None
         self.info: StackInfo | None = None
@@ -183,8 +104,9 @@ class Supervisor:
         server_ctx.set_alpn_protocols(["http/1.1"])
         cert.configure_cert(server_ctx)
 
-        app_port, nginx_port = free_port(), free_port()
-        self.edge = EdgeEmulator(("127.0.0.1", nginx_port), server_ctx, config.socket_path, settings.edge)
+        app_port = free_port()
+        # The edge learns nginx's port once nginx has started (nginx picks a free one).
+        self.edge = EdgeEmulator(("127.0.0.1", 0), server_ctx, config.socket_path, settings.edge)
         edge_port = await self.edge.start()
         base_url = f"https://{config.hostname}:{edge_port}"
 
@@ -207,18 +129,21 @@ class Supervisor:
         )
         await self.app.start()
 
-        nginx_conf = self._write_nginx_conf(nginx_port, app_port)
-        self.nginx = Child(
-            "nginx",
-            [find_nginx(), "-p", str(self.workdir), "-c", str(nginx_conf), "-e", str(self.workdir / "error.log")],
-            dict(os.environ),
-            self.workdir / "nginx.log",
-        )
-        await self.nginx.start()
-
         network = NetworkOptions(resolve={config.hostname: "127.0.0.1"}, ca_file=ca_file)
         await self._wait_ready(self.app, f"http://127.0.0.1:{app_port}/api/health", network)
-        await self._wait_ready(self.nginx, f"http://127.0.0.1:{nginx_port}/api/health", network)
+        timers = settings.timers
+        self.proxy = NginxProxy(
+            reference_app_dir() / "deploy" / "nginx.prod.conf",
+            ("127.0.0.1", app_port),
+            self.workdir,
+            socket_path=config.socket_path,
+            read_timeout_s=timers.nginx_read_timeout_s,
+            ping_interval_s=timers.ping_interval_s,
+            ping_timeout_s=timers.ping_timeout_s,
+            edits=settings.nginx_edits,
+        )
+        nginx_port = await self.proxy.start()
+        self.edge.upstream = ("127.0.0.1", nginx_port)
         await self._wait_ready(None, f"{base_url}/api/health", network)
 
         self.control = web.AppRunner(control_app(self), access_log=None)
@@ -242,14 +167,14 @@ class Supervisor:
             timers=settings.timers,
             faults=config.faults,
             workdir=str(self.workdir),
-            nginx_conf=str(self.workdir / "app.conf"),
+            nginx_conf=str(self.proxy.site_conf),
             env_file=str(env_file),
             k8s_file=str(k8s_file),
             cf_api_url=f"http://127.0.0.1:{control_port}{ZONE_API_PREFIX}",
             cf_zone_id=self.zone.zone_id,
             cf_zone_name=self.zone.zone_name,
             cf_token=self.zone.token,
-            pids={"supervisor": os.getpid(), "app": self.app.pid, "nginx": self.nginx.pid},
+            pids={"supervisor": os.getpid(), "app": self.app.pid, "nginx": self.proxy.pid},
         )
         logger.info("stack ready in %.2f s at %s", time.monotonic() - started, base_url)
         return self.info
@@ -281,26 +206,6 @@ class Supervisor:
             values["NEXT_PUBLIC_WEBSOCKET_URL"] = f"wss://{self.config.hostname}"
         data = "".join(f"  {k}: {json.dumps(v)}\n" for k, v in values.items())
         return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-public-env\ndata:\n{data}"
-
-    def _write_nginx_conf(self, nginx_port: int, app_port: int) -> Path:
-        timers = self.settings.timers
-        app_conf = self.workdir / "app.conf"
-        app_conf.write_text(
-            render_app_conf(
-                reference_app_dir() / "deploy" / "nginx.prod.conf",
-                listen_port=nginx_port,
-                upstream=("127.0.0.1", app_port),
-                read_timeout_s=timers.nginx_read_timeout_s,
-                ping_interval_s=timers.ping_interval_s,
-                ping_timeout_s=timers.ping_timeout_s,
-                socket_path=self.config.socket_path,
-                edits=self.settings.nginx_edits,
-            )
-        )
-        (self.workdir / "temp").mkdir()
-        main_conf = self.workdir / "nginx.conf"
-        main_conf.write_text(render_main_conf(self.workdir, app_conf))
-        return main_conf
 
     async def _wait_ready(self, child: Child | None, url: str, network: NetworkOptions) -> None:
         """Poll `url` until it answers 200; fail at once if the child dies meanwhile."""
@@ -340,12 +245,8 @@ class Supervisor:
         await self._wait_ready(self.app, f"http://127.0.0.1:{self.info.app_port}/api/health", network)
 
     async def restart_nginx(self) -> None:
-        assert self.nginx is not None
-        assert self.info is not None
-        await self.nginx.stop()
-        await self.nginx.start()
-        network = self.info.network
-        await self._wait_ready(self.nginx, f"http://127.0.0.1:{self.info.nginx_port}/api/health", network)
+        assert self.proxy is not None
+        await self.proxy.restart()
 
     # Stop ----------------------------------------------------------------------------------------
 
@@ -356,9 +257,10 @@ class Supervisor:
             self.control = None
         if self.edge is not None:
             await self.edge.stop()
-        for child in (self.nginx, self.app):
-            if child is not None:
-                await child.stop()
+        if self.proxy is not None:
+            await self.proxy.stop()
+        if self.app is not None:
+            await self.app.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
         self._stopped.set()
 
@@ -404,7 +306,7 @@ async def run_until_stopped(
 
 
 def main() -> int:
-    _die_with_parent()
+    die_with_parent()
     logging.basicConfig(level=logging.WARNING, format="supervisor %(levelname)s %(message)s")
     if len(sys.argv) != 2:
         print("usage: python -m realtime_verify.stack.supervisor '<StackConfig JSON>'", file=sys.stderr)
