@@ -9,11 +9,12 @@ BIN := $(VENV)/bin
 verify: setup
 	$(BIN)/realtime-verify run $(ARGS)
 
-## test: install what is missing, then lint, unit tests, the stack's tests, the e2e suite, the self-tests
+## test: install what is missing, then lint, unit tests, the stack's tests, the e2e suite, the foreign
+## apps, the self-tests
 test: setup lint
 	$(BIN)/python -m pytest tests/unit tests/reference_app tests/integration
 	$(BIN)/realtime-verify run --output reports/test-e2e
-	$(BIN)/python -m pytest tests/selftest
+	$(BIN)/python -m pytest tests/adapter tests/selftest
 
 setup:
 	@scripts/bootstrap
@@ -25,13 +26,13 @@ selftest: setup
 	$(BIN)/python -m pytest tests/selftest
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 
 format: setup
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench examples
+	$(BIN)/ruff check --fix src tests bench examples
 
 bench: setup
 	$(BIN)/python bench/latency.py $(ARGS)

@@ -5,6 +5,7 @@
     realtime-verify serve --list-faults
     realtime-verify audit [--target PROFILE|URL] [--env-file F] [--k8s F] [--nginx F] [--site URL] [--cloudflare]
     realtime-verify report [reports/summary.json]
+    realtime-verify checks [--profile P] [--format table|markdown|json]
 
 Exit codes: 0 all passed, 1 a check failed, 2 usage or configuration error, 3 target unreachable.
 """
@@ -159,6 +160,53 @@ def describe_stack(info: StackInfo) -> list[str]:
     ]
 
 
+def cmd_checks(args: argparse.Namespace) -> int:
+    """The catalogue: every check, the profiles that run it, what it needs, the faults that prove it."""
+    from realtime_verify.catalogue import CATALOGUE, RunProfile
+
+    checks = [c for c in CATALOGUE if args.profile is None or RunProfile(args.profile) in c.profiles]
+    # The most specific faults first: the ones that break the fewest checks are about this one.
+    proven = {
+        check.id: [
+            f.name
+            for f in sorted(FAULTS.values(), key=lambda f: len(f.breaks) + len(f.warns))
+            if check in (*f.breaks, *f.warns)
+        ]
+        for check in checks
+    }
+    if args.format == "json":
+        rows = [
+            {
+                "id": c.id,
+                "title": c.title,
+                "family": c.family.value,
+                "profiles": sorted(p.value for p in c.profiles),
+                "needs": [n.name.lower() for n in c.needs],
+                "severity": c.severity.value,
+                "fix": c.fix,
+                "faults": proven[c.id],
+            }
+            for c in checks
+        ]
+        print(json.dumps(rows, indent=2))
+    elif args.format == "markdown":
+        print("| ID | check | profiles | needs | a fault that makes it fail |")
+        print("|---|---|---|---|---|")
+        for c in checks:
+            profiles = (
+                "all"
+                if len(c.profiles) == len(RunProfile)
+                else ", ".join(p.value for p in RunProfile if p in c.profiles)
+            )
+            needs = ", ".join(n.name.lower().replace("_", " ") for n in c.needs) or "-"
+            faults = ", ".join(f"`{name}`" for name in proven[c.id][:2]) or "-"
+            print(f"| {c.id} | {c.title} | {profiles} | {needs} | {faults} |")
+    else:
+        for c in checks:
+            print(f"{c.id:<8} {c.title}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from realtime_verify.reporting.html import render_html
     from realtime_verify.reporting.summary import RunReport
@@ -224,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--output", default="reports", help="where audit.json goes (default: reports)")
 
+    checks = sub.add_parser("checks", help="list every check: profiles, needs, the faults that prove it")
+    checks.add_argument("--profile", choices=["smoke", "signoff", "nightly"], help="only the checks of this profile")
+    checks.add_argument("--format", choices=["table", "markdown", "json"], default="table")
+
     report = sub.add_parser("report", help="re-render report.html from a summary.json")
     report.add_argument("summary", nargs="?", default="reports/summary.json")
     return parser
@@ -242,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_audit(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "checks":
+            return cmd_checks(args)
     except RealtimeVerifyError as error:
         print(f"realtime-verify: {error}", file=sys.stderr)
         return error.exit_code
