@@ -1,7 +1,10 @@
 """The static audit's readers: the deployment's configuration turned into data, read-only.
 
-`env` reads the real-time variables from .env files, manifests and the process environment;
-`nginx` reads the configuration that serves the socket path; `cloudflare` reads the zone through the
-official SDK. `run` reads what a profile or the command line names and hands it to the judgement
-functions in `realtime_verify.checks`.
+nginx, nginx_*   the nginx configuration as nginx assembles and serves it (see `nginx`)
+env, env_*       the real-time variables from .env files, compose, Helm values, Dockerfiles,
+                 Kubernetes manifests and the process environment (see `env`)
+cloudflare       the zone, through the official SDK
+files            bounded reading of input files
+run              reads what a profile or the command line names and hands it to the judgement
+                 functions in `realtime_verify.checks`
 """

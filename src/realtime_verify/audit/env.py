@@ -1,55 +1,106 @@
-"""Reading the real-time variables from every place they are configured (for ENV-*).
+"""Reading the real-time variables from every place projects keep them (for the ENV family).
 
-Sources: `.env` files (python-dotenv), the process environment, Kubernetes manifests (Secret `data`
-in base64 and `stringData`, ConfigMap `data`, container `env` of workloads). Only the three
-NEXT_PUBLIC_* variables are read and reported; other values (secrets) are never printed.
+An input's kind is told by its name and content, never by the option it came with:
+
+    dotenv      .env files (and `.env.*` variants), read as Next.js reads them (`env_dotenv`)
+    compose     docker-compose files: `environment:`, `env_file:`, `build.args` (`env_yaml`)
+    k8s         Kubernetes manifests: Secret, ConfigMap, workload containers (`env_yaml`)
+    values      Helm-style values files where the variables are plain keys (`env_yaml`)
+    dockerfile  `ARG`/`ENV` per build stage (`env_docker`)
+
+Only NEXT_PUBLIC_ENABLE_WEBSOCKETS, NEXT_PUBLIC_WEBSOCKET_URL and NEXT_PUBLIC_WEBSOCKET_PATH are
+read and reported; other values (secrets) are never printed. A value that cannot be known from what
+was given (a `--build-arg`, a `${VAR}` set by the deploying shell) is kept as unknown, with the
+reason, so that the checks say "review" instead of guessing.
+
+Sources that layer over each other form a group (`group`, `rank`: the lower rank wins): the `.env`
+files `next build` loads together, or a compose service's `environment:` over its `env_file:`s.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-from dotenv import dotenv_values
+from realtime_verify.audit.env_docker import read_dockerfile
+from realtime_verify.audit.env_dotenv import dotenv_group, dotenv_source
+from realtime_verify.audit.env_model import (
+    ENABLE,
+    KIND_LABELS,
+    NAMES,
+    NEXT_BUILD_ORDER,
+    PATH,
+    URL,
+    EnvInput,
+    EnvSource,
+    EnvValue,
+)
+from realtime_verify.audit.env_yaml import read_yaml, yaml_kind
+from realtime_verify.audit.files import read_input
 
-from realtime_verify.errors import UsageError
-
-ENABLE = "NEXT_PUBLIC_ENABLE_WEBSOCKETS"
-URL = "NEXT_PUBLIC_WEBSOCKET_URL"
-PATH = "NEXT_PUBLIC_WEBSOCKET_PATH"
-NAMES = (ENABLE, URL, PATH)
-WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
-
-
-@dataclass(frozen=True)
-class EnvValue:
-    value: str
-    where: str
-
-
-@dataclass
-class EnvSource:
-    """One place the variables are set: a file, the process environment, a manifest object."""
-
-    label: str
-    values: dict[str, EnvValue] = field(default_factory=dict)
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (where, what): undecodable values
+__all__ = [
+    "ENABLE",
+    "KIND_LABELS",
+    "NAMES",
+    "PATH",
+    "URL",
+    "EnvInput",
+    "EnvSource",
+    "EnvValue",
+    "detect_kind",
+    "group_next_build",
+    "read_env_file",
+    "read_env_input",
+    "read_k8s",
+    "read_process_env",
+]
 
 
-def read_env_file(path: Path) -> EnvSource:
-    text = _read(path)
-    values = dotenv_values(stream=io.StringIO(text))
-    source = EnvSource(str(path))
-    for name in NAMES:
-        if name in values:
-            source.values[name] = EnvValue(values[name] or "", f"{path}:{_line_of(text, name)}")
-    return source
+def detect_kind(path: Path, text: str) -> str:
+    """The kind of an env-style input, by its name first and its content second."""
+    name = path.name.lower()
+    if name.startswith(".env") or name.endswith(".env"):
+        return "dotenv"
+    if name in ("dockerfile", "containerfile") or name.endswith(".dockerfile") or name.startswith("dockerfile."):
+        return "dockerfile"
+    first = next((line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    if re.match(r"(?i)\s*(FROM|ARG)\s", first) and re.search(r"(?im)^\s*FROM\s+\S", text):
+        return "dockerfile"
+    if name.endswith((".yaml", ".yml", ".json")) or re.match(r"\s*([\w.-]+:(\s|$)|---|- |\{)", first):
+        return yaml_kind(path, text)
+    return "dotenv"
+
+
+def read_env_input(path: Path) -> EnvInput:
+    """Every source of the real-time variables in one input file, whatever its kind."""
+    text = read_input(path, "an env source")
+    kind = detect_kind(path, text)
+    if kind == "dotenv":
+        return EnvInput(path, kind, [dotenv_source(path, text)])
+    if kind == "dockerfile":
+        return EnvInput(path, kind, read_dockerfile(path, text))
+    sources, notes = read_yaml(path, text, kind)
+    return EnvInput(path, kind, sources, notes)
+
+
+def group_next_build(inputs: list[EnvInput]) -> None:
+    """Layer the .env files of one folder the way `next build` loads them (first wins)."""
+    by_folder: dict[Path, list[EnvInput]] = {}
+    for one in inputs:
+        if one.kind == "dotenv" and one.path.name in NEXT_BUILD_ORDER:
+            by_folder.setdefault(one.path.resolve().parent, []).append(one)
+        elif one.kind == "dotenv" and one.path.name.startswith((".env.development", ".env.test")):
+            one.notes.append(f"{one.path}: `next build` does not load it (`next dev` or tests do); judged as given")
+    for folder, members in by_folder.items():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda one: NEXT_BUILD_ORDER.index(one.path.name))
+        texts = [(one.path, read_input(one.path, "an env file")) for one in members]
+        for one, source in zip(members, dotenv_group(texts, f"next build in {folder}"), strict=True):
+            one.sources = [source]
+        order = " > ".join(one.path.name for one in members)
+        members[0].notes.append(f"{folder}: `next build` loads {order} (the first that sets a variable wins)")
 
 
 def read_process_env(env: Mapping[str, str]) -> EnvSource:
@@ -60,111 +111,10 @@ def read_process_env(env: Mapping[str, str]) -> EnvSource:
     return source
 
 
+# Kept for callers that read one file of a known kind.
+def read_env_file(path: Path) -> EnvSource:
+    return dotenv_source(path)
+
+
 def read_k8s(path: Path) -> list[EnvSource]:
-    """Every Secret, ConfigMap and workload container in a (multi-document) manifest."""
-    text = _read(path)
-    try:
-        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError as error:
-        raise UsageError(f"{path} is not valid YAML: {str(error).splitlines()[0]} ({_mark(error)})") from None
-    sources = []
-    for node in documents:
-        if not isinstance(node, yaml.MappingNode):
-            continue
-        kind = _scalar(_get(node, "kind"))
-        name = _scalar(_get(_get(node, "metadata"), "name")) or "?"
-        if kind in ("Secret", "ConfigMap"):
-            source = EnvSource(f"{path} ({kind} {name})")
-            for section in ("data", "stringData") if kind == "Secret" else ("data",):
-                mapping = _get(node, section)
-                if not isinstance(mapping, yaml.MappingNode):
-                    continue
-                for key_node, value_node in mapping.value:
-                    key = _scalar(key_node)
-                    if key not in NAMES:
-                        continue
-                    raw = _scalar(value_node) or ""
-                    where = f"{path}:{key_node.start_mark.line + 1} ({kind} {name}, {section}.{key})"
-                    if kind == "Secret" and section == "data":
-                        try:
-                            raw = base64.b64decode(raw, validate=True).decode()
-                        except (binascii.Error, UnicodeDecodeError):
-                            source.problems.append((where, f"{key} is not valid base64"))
-                            continue
-                        where += " decoded from base64"
-                    source.values[key] = EnvValue(raw, where)
-            sources.append(source)
-        elif kind in WORKLOADS:
-            sources.extend(_containers(path, kind, name, node))
-    return sources
-
-
-def _containers(path: Path, kind: str, name: str, node: yaml.Node) -> list[EnvSource]:
-    sources = []
-    for container in _find_containers(node):
-        cname = _scalar(_get(container, "name")) or "?"
-        source = EnvSource(f"{path} ({kind} {name}, container {cname})")
-        env = _get(container, "env")
-        for item in env.value if isinstance(env, yaml.SequenceNode) else []:
-            key = _scalar(_get(item, "name"))
-            value_node = _get(item, "value")
-            if key in NAMES and value_node is not None:
-                where = f"{path}:{value_node.start_mark.line + 1} ({kind} {name}, container {cname}, env {key})"
-                source.values[key] = EnvValue(_scalar(value_node) or "", where)
-        if source.values:
-            sources.append(source)
-    return sources
-
-
-def _find_containers(node: yaml.Node) -> list[yaml.MappingNode]:
-    """Containers anywhere under spec (Deployment, CronJob's jobTemplate, Pod...)."""
-    found = []
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if _scalar(key_node) in ("containers", "initContainers") and isinstance(value_node, yaml.SequenceNode):
-                found += [c for c in value_node.value if isinstance(c, yaml.MappingNode)]
-            else:
-                found += _find_containers(value_node)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found += _find_containers(item)
-    return found
-
-
-# Helpers -----------------------------------------------------------------------------------------
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        raise UsageError(f"{path} does not exist") from None
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a text file") from None
-
-
-def _line_of(text: str, name: str) -> int:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"\s*(export\s+)?{re.escape(name)}\s*=", line):
-            return number
-    return 0
-
-
-def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    for key_node, value_node in node.value:
-        if _scalar(key_node) == key:
-            return value_node  # type: ignore[no-any-return]
-    return None
-
-
-def _scalar(node: yaml.Node | None) -> str | None:
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
-
-
-def _mark(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    return f"line {mark.line + 1}" if mark is not None else "unknown line"
+    return read_env_input(path).sources

@@ -1,200 +1,156 @@
-"""The one nginx reader: the configuration that serves the socket path, read with crossplane.
+"""The one nginx reader: which server and location serve the socket path, and with what settings.
 
-Every check that needs an nginx fact (NGX-001..005, HS-002's read timeout) reads it here. Includes
-are followed and every directive knows its file and line. The location judged is the one nginx
-itself would pick for the socket path (exact, then the longest `^~` prefix, then regexes in order,
-then the longest prefix), and settings are looked up the way nginx inherits them: a
-`proxy_set_header` in a block drops every one inherited from the enclosing blocks.
+Every check that needs an nginx fact (the NGX family, the handshake check of the read timeout) reads it here. The
+work is split by what nginx does:
+
+    nginx_files    the files: includes from the conf prefix, folders mapped, what cannot be read
+    nginx_syntax   nginx's own words on a syntax error (`nginx -t` in a temp folder)
+    nginx_servers  which server answers the socket host
+    nginx_route    which location answers the socket path, for a polling and an upgrade request
+    nginx_values   inheritance, variables and maps, proxy_pass's URI rule
+
+`socket_routes()` puts them together: the servers nginx would use for the site's socket requests,
+each with the route of both requests; servers that only redirect or reject them are set aside.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import crossplane
+from realtime_verify.audit.nginx_files import Directive, NginxConf, Unreadable, load_conf, where
+from realtime_verify.audit.nginx_route import Route, route
+from realtime_verify.audit.nginx_servers import DEFAULT_PORTS, Listen, Selection, Server, select_servers
+from realtime_verify.audit.nginx_values import (
+    Request,
+    RequestKind,
+    Variables,
+    effective,
+    maps_of,
+    parse_duration,
+)
 
-from realtime_verify.errors import UsageError
+__all__ = [
+    "DEFAULT_READ_TIMEOUT_S",
+    "Directive",
+    "NginxConf",
+    "Route",
+    "ServerRoutes",
+    "SocketRoutes",
+    "Unreadable",
+    "load",
+    "parse_duration",
+    "read_timeout",
+    "request_for",
+    "socket_read_timeout",
+    "socket_routes",
+    "where",
+]
 
-Directive = dict[str, Any]
 DEFAULT_READ_TIMEOUT_S = 60.0  # nginx's proxy_read_timeout when none is set
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
 
 
-def parse_duration(value: str) -> float:
-    """An nginx time value ("75s", "1m30s", "500ms", "120") in seconds."""
-    parts = re.findall(r"(\d+)(ms|[smhdwMy])?", value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        raise ValueError(f"not an nginx time: {value!r}")
-    return sum(int(number) * _UNITS[unit or "s"] for number, unit in parts)
-
-
-def load(path: Path) -> list[Directive]:
-    """Parse `path` and its includes into one tree; every directive knows its file."""
-    if not path.is_file():
-        raise UsageError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
-    try:
-        payload = crossplane.parse(str(path), check_ctx=False, check_args=False, comments=False)
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
-    if payload["status"] != "ok":
-        first = payload["errors"][0]
-        raise UsageError(f"{first['file']}:{first.get('line', '?')}: not valid nginx syntax: {first['error']}")
-    configs = payload["config"]
-
-    def expand(index: int) -> list[Directive]:
-        config = configs[index]
-        out = []
-        for directive in config["parsed"]:
-            out.extend(annotate(directive, config["file"]))
-        return out
-
-    def annotate(directive: Directive, file: str) -> list[Directive]:
-        directive = {**directive, "file": file}
-        if directive["directive"] == "include" and "includes" in directive:
-            expanded = []
-            for index in directive["includes"]:
-                expanded.extend(expand(index))
-            return expanded
-        if "block" in directive:
-            block = []
-            for child in directive["block"]:
-                block.extend(annotate(child, file))
-            directive["block"] = block
-        return [directive]
-
-    return expand(0)
-
-
-def where(directive: Directive) -> str:
-    return f"{directive['file']}:{directive['line']}"
-
-
-def walk(block: list[Directive]) -> list[Directive]:
-    """Every directive of a block and its sub-blocks, depth first."""
-    out = []
-    for directive in block:
-        out.append(directive)
-        if "block" in directive:
-            out.extend(walk(directive["block"]))
-    return out
+def load(path: Path, *, nginx_root: Path | None = None, path_map: dict[str, Path] | None = None) -> NginxConf:
+    """Read the configuration at `path` as nginx would (see `nginx_files`)."""
+    return load_conf(path, nginx_root=nginx_root, path_map=path_map)
 
 
 @dataclass
-class SocketRoute:
-    """The server, the location nginx picks for the socket path, and the blocks around it."""
+class ServerRoutes:
+    """One server that answers the socket host, with where its two socket requests go."""
 
-    server: Directive
-    location: Directive | None
-    outer: list[list[Directive]]  # enclosing blocks, outermost first (http level, then server)
+    server: Server
+    polling: Route
+    upgrade: Route
 
-    def chain(self) -> list[list[Directive]]:
-        """Blocks to look a setting up in, innermost first."""
-        blocks = list(reversed(self.outer))
-        return ([self.location["block"]] if self.location else []) + blocks
-
-    def effective(self, name: str) -> Directive | None:
-        for block in self.chain():
-            for directive in block:
-                if directive["directive"] == name:
-                    return directive
-        return None
-
-    def own(self, name: str) -> Directive | None:
-        """A directive of the location itself (not inherited)."""
-        if self.location is None:
-            return None
-        return next((d for d in self.location["block"] if d["directive"] == name), None)
-
-    def headers(self) -> tuple[list[Directive], list[Directive]]:
-        """(the proxy_set_header list in effect, the ones an inner block hides from outer levels)."""
-        chain = self.chain()
-        for depth, block in enumerate(chain):
-            own = [d for d in block if d["directive"] == "proxy_set_header"]
-            if own:
-                hidden = [d for outer in chain[depth + 1 :] for d in outer if d["directive"] == "proxy_set_header"]
-                return own, hidden
-        return [], []
-
-    def read_timeout(self) -> tuple[float, str]:
-        """proxy_read_timeout in effect (seconds) and where it is set; nginx's default when unset."""
-        directive = self.effective("proxy_read_timeout")
-        if directive is None:
-            anchor = self.location or self.server
-            return DEFAULT_READ_TIMEOUT_S, f"{where(anchor)} (nginx's default {DEFAULT_READ_TIMEOUT_S:g}s)"
-        return parse_duration(directive["args"][0]), where(directive)
+    def routes(self) -> list[Route]:
+        """Both routes, the upgrade first; one when both end in the same block."""
+        same = self.polling.location is self.upgrade.location and self.polling.outcome == self.upgrade.outcome
+        return [self.upgrade] if same else [self.upgrade, self.polling]
 
 
-def servers(tree: list[Directive]) -> list[tuple[Directive, list[list[Directive]]]]:
-    """Every server block with the blocks that enclose its contents (http level, server)."""
-    found = []
-
-    def visit(block: list[Directive], outer: list[list[Directive]]) -> None:
-        for directive in block:
-            if directive["directive"] == "server" and "block" in directive:
-                found.append((directive, [*outer, directive["block"]]))
-            elif directive["directive"] == "http" and "block" in directive:
-                visit(directive["block"], [*outer, directive["block"]])
-
-    visit(tree, [tree])
-    return found
+@dataclass
+class SocketRoutes:
+    conf: NginxConf
+    selection: Selection
+    judged: list[ServerRoutes] = field(default_factory=list)
+    set_aside: list[str] = field(default_factory=list)  # servers not judged, and why
+    maps: dict[str, Directive] = field(default_factory=dict)
 
 
-def pick_location(block: list[Directive], path: str) -> Directive | None:
-    """The location nginx chooses for `path` among the locations of one block."""
-    locations = [d for d in block if d["directive"] == "location" and d.get("args")]
-    prefix_best: tuple[int, Directive] | None = None
-    for location in locations:
-        args = location["args"]
-        modifier, pattern = (args[0], args[1]) if len(args) > 1 else ("", args[0])
-        if modifier == "=" and pattern == path:
-            return location
-        if (
-            modifier in ("", "^~")
-            and path.startswith(pattern)
-            and (prefix_best is None or len(pattern) > prefix_best[0])
-        ):
-            prefix_best = (len(pattern), location)
-    if prefix_best and prefix_best[1]["args"][0] == "^~":
-        return prefix_best[1]
-    for location in locations:
-        args = location["args"]
-        if len(args) > 1 and args[0] in ("~", "~*"):
-            try:
-                if re.search(args[1], path, re.IGNORECASE if args[0] == "~*" else 0):
-                    return location
-            except re.error:
-                continue
-    return prefix_best[1] if prefix_best else None
+def listen_for(server: Server, scheme: str | None, port: int | None) -> Listen:
+    """The listener a socket request reaches: TLS for https when the server has one, the public port first."""
+    tls = scheme == "https" or (scheme is None and server.tls)
+    wanted = [lst for lst in server.listens if lst.ssl == tls] or server.listens
+    public = port or DEFAULT_PORTS.get("https" if tls else "http", 80)
+    return next((lst for lst in wanted if lst.port == public), wanted[0])
 
 
-def routes(tree: list[Directive], socket_path: str) -> list[SocketRoute]:
-    """For every server that serves content, the location it picks for the socket path."""
-    result = []
-    for server, outer in servers(tree):
-        block = server["block"]
-        redirect_only = not any(d["directive"] == "location" for d in block) and any(
-            d["directive"] == "return" for d in block
-        )
-        if redirect_only:
-            continue  # an http→https redirect server serves no socket
-        result.append(SocketRoute(server, pick_location(block, socket_path), outer))
+def request_for(
+    server: Server, kind: RequestKind, path: str, host: str | None, scheme: str | None, port: int | None
+) -> Request:
+    """The socket request as `server` sees it; behind a plain listener an https site means a TLS edge."""
+    listen = listen_for(server, scheme, port)
+    nginx_scheme = "https" if listen.ssl else "http"
+    edge: str | None = ""
+    if listen.ssl:
+        edge = ""
+    elif scheme == "https":
+        edge = "https"  # an edge (Cloudflare, a load balancer) terminated TLS and says so
+    else:
+        edge = "" if scheme == "http" else None
+    names = [n for n in server.names if n and n != "_" and "*" not in n and not n.startswith("~")]
+    return Request(kind, path, host, port, scheme, nginx_scheme, listen.port, edge, names[0] if names else None)
+
+
+def socket_routes(
+    conf: NginxConf, socket_path: str, host: str | None = None, scheme: str | None = None, port: int | None = None
+) -> SocketRoutes:
+    """The servers that would answer the site's socket requests, with both routes through each."""
+    selection = select_servers(conf, host, scheme, port)
+    result = SocketRoutes(conf, selection, maps=maps_of(conf.http_blocks()))
+    for server in selection.servers:
+        reject = effective(server.chain, "ssl_reject_handshake").directive
+        if reject is not None and reject.get("args") == ["on"] and listen_for(server, scheme, port).ssl:
+            result.set_aside.append(f"{server.label()}: rejects the TLS handshake ({where(reject)})")
+            continue
+        both = []
+        kinds: tuple[RequestKind, ...] = ("polling", "upgrade")
+        for kind in kinds:
+            request = request_for(server, kind, socket_path, host, scheme, port)
+            both.append(route(server, request, Variables(request, result.maps)))
+        polling, upgrade = both
+        if {polling.outcome, upgrade.outcome} <= {"redirect", "reject"}:
+            result.set_aside.append(f"{server.label()}: not judged, {upgrade.detail}")
+            continue
+        result.judged.append(ServerRoutes(server, polling, upgrade))
+    if host is None and any(r.outcome == "proxy" for s in result.judged for r in (s.polling, s.upgrade)):
+        for served in [s for s in result.judged if "proxy" not in (s.polling.outcome, s.upgrade.outcome)]:
+            result.judged.remove(served)
+            result.set_aside.append(f"{served.server.label()}: does not proxy the socket path (another server does)")
     return result
 
 
-def maps(tree: list[Directive]) -> dict[str, Directive]:
-    """`map $source $variable {...}` blocks by the variable they define."""
-    return {d["args"][1]: d for d in walk(tree) if d["directive"] == "map" and len(d["args"]) == 2}
+def read_timeout(found: Route) -> tuple[float | None, str, Unreadable | None]:
+    """proxy_read_timeout for a route: (seconds or None when not a plain time, where, hiding include)."""
+    lookup = effective(found.chain, "proxy_read_timeout")
+    if lookup.directive is None:
+        at = f"{found.anchor} (nginx's default {DEFAULT_READ_TIMEOUT_S:g}s)"
+        return (None if lookup.unknown else DEFAULT_READ_TIMEOUT_S), at, lookup.unknown
+    value = str(lookup.directive["args"][0]) if lookup.directive.get("args") else ""
+    try:
+        return parse_duration(value), where(lookup.directive), None
+    except ValueError:
+        return None, where(lookup.directive), None
 
 
-def socket_read_timeout(path: Path, socket_path: str) -> tuple[float, str] | None:
+def socket_read_timeout(
+    path: Path, socket_path: str, *, nginx_root: Path | None = None, host: str | None = None
+) -> tuple[float, str] | None:
     """proxy_read_timeout for the socket path (seconds, where), from the first server that proxies it."""
-    for route in routes(load(path), socket_path):
-        if route.own("proxy_pass") is not None:
-            try:
-                return route.read_timeout()
-            except ValueError:
-                return None
+    routes = socket_routes(load(path, nginx_root=nginx_root), socket_path, host)
+    for served in routes.judged:
+        if served.upgrade.outcome == "proxy":
+            seconds, at, _ = read_timeout(served.upgrade)
+            return None if seconds is None else (seconds, at)
     return None

@@ -14,10 +14,17 @@ from urllib.parse import urlsplit
 
 from realtime_verify import catalogue as c
 from realtime_verify.audit.cloudflare import read_zone
-from realtime_verify.audit.env import EnvSource, read_env_file, read_k8s, read_process_env
+from realtime_verify.audit.env import (
+    KIND_LABELS,
+    NAMES,
+    EnvInput,
+    group_next_build,
+    read_env_input,
+    read_process_env,
+)
 from realtime_verify.audit.nginx import load
 from realtime_verify.checks.cloudflare import CF_CHECKS, judge_zone
-from realtime_verify.checks.env import judge_env
+from realtime_verify.checks.env import ENV_CHECKS, judge_env
 from realtime_verify.checks.nginx import NGX_CHECKS, SiteFacts, judge_nginx
 from realtime_verify.config import Profile
 from realtime_verify.errors import UsageError
@@ -32,7 +39,10 @@ class AuditInputs:
     k8s: list[Path] = field(default_factory=list)
     nginx: Path | None = None
     nginx_root: Path | None = None  # the folder that stands for /etc/nginx (absolute includes)
+    # Other absolute folders of the nginx server and the local folders that stand for them.
+    nginx_path_map: dict[str, Path] = field(default_factory=dict)
     site_url: str | None = None
+    socket_url: str | None = None  # the socket's public origin, when it is not the site's
     cloudflare: bool = False
     zone: str | None = None
 
@@ -46,25 +56,45 @@ class AuditInputs:
             nginx=Path(files.nginx) if files.nginx else None,
             nginx_root=Path(files.nginx_root) if files.nginx_root else None,
             site_url=files.site_url or profile.target.base_url,
+            socket_url=profile.target.socket_url,
             cloudflare=zone_configured if cloudflare is None else cloudflare,
         )
 
 
-def env_sources(inputs: AuditInputs, process_env: Mapping[str, str]) -> list[EnvSource]:
-    sources = [read_env_file(path) for path in inputs.env_files]
-    for path in inputs.k8s:
-        sources.extend(read_k8s(path))
-    sources.append(read_process_env(process_env))
-    return sources
+def env_inputs(inputs: AuditInputs) -> list[EnvInput]:
+    """Every env-style input read by its kind (whichever option named it), .env layers grouped.
+
+    An input that yields none of the variables is said to; when it is the only input, that is a
+    usage error (most likely the wrong file was given), not a verdict on the app.
+    """
+    read = [read_env_input(path) for path in [*inputs.env_files, *inputs.k8s]]
+    group_next_build(read)
+    if len(read) == 1 and not read[0].used():
+        only = read[0]
+        raise UsageError(
+            f"{only.path} (read as {KIND_LABELS[only.kind]}) sets none of {', '.join(NAMES)}: give the file that"
+            " sets them (.env.production, the compose file or manifest of the web app, its Dockerfile)"
+        )
+    for one in read:
+        if not one.used():
+            one.notes.append(f"{one.path} (read as {KIND_LABELS[one.kind]}) sets none of the real-time variables")
+    return read
 
 
 def run_env(profile: Profile, inputs: AuditInputs, process_env: Mapping[str, str] | None = None) -> list[CheckResult]:
-    sources = env_sources(inputs, os.environ if process_env is None else process_env)
+    read = env_inputs(inputs)
+    sources = [source for one in read for source in one.sources]
+    sources.append(read_process_env(os.environ if process_env is None else process_env))
+    if not read and not sources[-1].used():
+        reason = f"no env file or manifest given (--env-file, --k8s): {c.Need.ENV_SOURCES}"
+        return [CheckResult.from_findings(check, [], skipped=reason) for check in ENV_CHECKS]
     return judge_env(
         sources,
         site_url=inputs.site_url,
         socket_path=profile.socket_path,
         allowed_hosts=profile.config_files.allowed_hosts,
+        socket_url=inputs.socket_url,
+        notes=[note for one in read for note in one.notes],
     )
 
 
@@ -84,8 +114,9 @@ def run_nginx(
         profile.budgets.ping_timeout_s,
         "budgets.ping_interval_s + ping_timeout_s",
     )
-    site = SiteFacts.from_url(inputs.site_url, origin_refused)
-    return judge_nginx(load(inputs.nginx), str(inputs.nginx), profile.socket_path, interval + timeout, source, site)
+    site = SiteFacts.from_url(inputs.socket_url or inputs.site_url, origin_refused)
+    conf = load(inputs.nginx, nginx_root=inputs.nginx_root, path_map=inputs.nginx_path_map)
+    return judge_nginx(conf, str(inputs.nginx), profile.socket_path, interval + timeout, source, site)
 
 
 def run_cloudflare(

@@ -71,7 +71,7 @@ def _skipped_phases(zone: Zone, request: SocketRequest) -> tuple[set[str], int |
 
 
 def judge_zone(zone: Zone, site_host: str, socket_path: str) -> list[CheckResult]:
-    """CF-001..006 on what was read."""
+    """The CF checks on what was read."""
     requests = socket_requests(site_host, socket_path)
     results = {check: _Findings(check) for check in CF_CHECKS}
     _websockets(results[c.CF_001], zone)

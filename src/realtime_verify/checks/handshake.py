@@ -59,7 +59,7 @@ def refused_origin(status: int | None, body: str) -> str | None:
 
 
 def judge_open_packet(handshake: Handshake, origin: str) -> Judgement:
-    """HS-001: the polling handshake (with the site's Origin) returns an EIO 4 open packet offering websocket."""
+    """the polling handshake (with the site's Origin) returns an EIO 4 open packet offering websocket."""
     if handshake.challenged:
         raise CheckFailure(
             f"Cloudflare challenged the handshake {handshake.url} (HTTP {handshake.status},"
@@ -98,7 +98,7 @@ def judge_ping_fits_timeouts(
     nginx_where: str = "",
     suggested_read_timeout_s: int | None = None,
 ) -> Judgement:
-    """HS-002: pingInterval + pingTimeout stays below the edge's idle timeout and nginx's read timeout."""
+    """pingInterval + pingTimeout stays below the edge's idle timeout and nginx's read timeout."""
     interval, timeout = handshake.ping_interval_s, handshake.ping_timeout_s
     if interval is None or timeout is None:
         raise CheckFailure(f"no open packet, so no ping interval to judge (see {c.HS_001})")
@@ -137,7 +137,7 @@ def judge_ping_fits_timeouts(
 
 
 def judge_upgrade(probe: UpgradeProbe, origin: str) -> Judgement:
-    """HS-003: a direct WebSocket connection to the socket path upgrades (101) and gets the open packet."""
+    """a direct WebSocket connection to the socket path upgrades (101) and gets the open packet."""
     if probe.status == 101 and probe.first_message and probe.first_message.startswith("0{"):
         return Judgement(metrics={"status": 101})
     if probe.status == 101:
@@ -164,7 +164,7 @@ def judge_upgrade(probe: UpgradeProbe, origin: str) -> Judgement:
 
 
 def judge_not_challenged(handshake: Handshake, probe: UpgradeProbe) -> Judgement:
-    """HS-004: neither the polling handshake nor the upgrade is challenged."""
+    """neither the polling handshake nor the upgrade is challenged."""
     for name, challenged, status in (
         ("polling handshake", handshake.challenged, handshake.status),
         ("WebSocket upgrade", probe.challenged, probe.status),
@@ -179,7 +179,7 @@ def judge_not_challenged(handshake: Handshake, probe: UpgradeProbe) -> Judgement
 
 
 def judge_not_cached(handshake: Handshake, probe: UpgradeProbe) -> Judgement:
-    """HS-005: the socket path is not cached (cf-cache-status DYNAMIC, BYPASS or absent)."""
+    """the socket path is not cached (cf-cache-status DYNAMIC, BYPASS or absent)."""
     statuses = {
         "polling": handshake.headers.get("cf-cache-status"),
         "websocket": probe.headers.get("cf-cache-status"),
@@ -195,7 +195,7 @@ def judge_not_cached(handshake: Handshake, probe: UpgradeProbe) -> Judgement:
 
 
 def judge_cf_ray(handshake: Handshake, probe: UpgradeProbe) -> Judgement:
-    """HS-006: responses on the socket path carry cf-ray (the traffic really goes through Cloudflare)."""
+    """responses on the socket path carry cf-ray (the traffic really goes through Cloudflare)."""
     missing = [
         name
         for name, headers in (("polling", handshake.headers), ("websocket", probe.headers))
@@ -222,7 +222,7 @@ class CredentialAttempt:
 
 
 def judge_refusals(attempts: Sequence[CredentialAttempt]) -> Judgement:
-    """HS-007: every attempt without valid credentials is refused by the server itself."""
+    """every attempt without valid credentials is refused by the server itself."""
     reasons: dict[str, Any] = {}
     for attempt in attempts:
         if attempt.accepted:

@@ -88,7 +88,7 @@ def judge_websocket_transport(
     status_text: str,
     console: Sequence[str],
 ) -> dict[str, Any]:
-    """RT-001 for one page: its socket is an open WebSocket to the expected URL, past the upgrade."""
+    """For one page: its socket is an open WebSocket to the expected URL, past the upgrade."""
     expected = urlsplit(expected_ws_url)
     attempts = [s for s in _socket_attempts(snapshot) if urlsplit(s["url"]).path.startswith(expected.path)]
     live = [s for s in attempts if s.get("opened") and not s.get("closed")]
@@ -139,7 +139,7 @@ def judge_websocket_transport(
     return {"url": ws["url"], "upgrade_ms": upgrade_ms, "websocket_attempts": len(attempts)}
 
 
-# RT-002 and RT-003: chat ---------------------------------------------------------------------------
+# Chat ------------------------------------------------------------------------------------------
 
 CHAT_FIX = c.RT_002.fix
 
@@ -187,7 +187,7 @@ def explain_lost(delivery: Delivery) -> CheckFailure:
 
 
 def judge_chat_rounds(rounds: Sequence[ChatRound], budget_ms: float) -> Judgement:
-    """RT-002: every message delivered once, in order, rendered; the p95 of send → rendered within budget."""
+    """every message delivered once, in order, rendered; the p95 of send → rendered within budget."""
     judgement = Judgement()
     for chat in rounds:
         frame = LatencySeries(f"chat {chat.label}: send → frame")
@@ -243,7 +243,7 @@ class LeakCheck:
 
 
 def judge_tabs_and_leaks(deliveries: Sequence[Delivery], leak: LeakCheck | None, not_judged: str) -> Judgement:
-    """RT-003: every tab of each participant shows every message; a third user sees none of them."""
+    """every tab of each participant shows every message; a third user sees none of them."""
     for delivery in deliveries:
         if delivery.lost:
             raise explain_lost(delivery)
@@ -261,7 +261,7 @@ def judge_tabs_and_leaks(deliveries: Sequence[Delivery], leak: LeakCheck | None,
     return judgement
 
 
-# RT-004: shared items --------------------------------------------------------------------------------
+# Shared items --------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -278,7 +278,7 @@ class ItemStep:
 
 
 def judge_item_steps(steps: Sequence[ItemStep], event: str, budget_ms: float) -> Judgement:
-    """RT-004: every update reached page B once (frame and DOM) and the watcher; p95 within budget."""
+    """every update reached page B once (frame and DOM) and the watcher; p95 within budget."""
     if not steps:
         raise CheckFailure("no item update was made (items.statuses needs at least two statuses)")
     series = {
@@ -312,13 +312,13 @@ def judge_item_steps(steps: Sequence[ItemStep], event: str, budget_ms: float) ->
     return judgement
 
 
-# RT-005: heartbeat ------------------------------------------------------------------------------------
+# Heartbeat ---------------------------------------------------------------------------------------------
 
 
 def judge_app_heartbeat(
     pings: Sequence[float], pongs: Sequence[float], interval_ms: float, ping: str, pong: str
 ) -> Judgement:
-    """RT-005 with an app-level heartbeat: each ping answered within an interval, at the configured cadence."""
+    """With an app-level heartbeat: each ping answered within an interval, at the configured cadence."""
     if len(pings) < 2:
         raise CheckFailure(
             f"the page sent {len(pings)} {ping} in the time of several intervals of {interval_ms / 1000:g} s"
@@ -337,7 +337,7 @@ def judge_app_heartbeat(
 
 
 def judge_engineio_heartbeat(pings: Sequence[float], pongs: Sequence[float], interval_ms: float) -> Judgement:
-    """RT-005 with no app-level heartbeat: Engine.IO's server pings arrive at pingInterval, each answered."""
+    """With no app-level heartbeat: Engine.IO's server pings arrive at pingInterval, each answered."""
     if len(pings) < 2:
         raise CheckFailure(
             f"the page received {len(pings)} Engine.IO pings in the time of several pingIntervals"
@@ -364,7 +364,7 @@ def _cadence(times: Sequence[float], interval_ms: float, who: str, metrics: dict
     return Judgement(metrics=metrics)
 
 
-# RT-006: attribution ----------------------------------------------------------------------------------
+# Attribution -----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -380,7 +380,7 @@ class Attribution:
 
 
 def judge_attribution(seen: Attribution) -> Judgement:
-    """RT-006: messages carry the authenticated sender; a claimed other sender is refused or overridden."""
+    """messages carry the authenticated sender; a claimed other sender is refused or overridden."""
     if seen.honest_sender is None:
         raise NotApplicable(
             "received chat messages carry no sender at events.chat_sender_path, so attribution cannot be judged"

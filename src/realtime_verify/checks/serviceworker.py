@@ -1,0 +1,74 @@
+"""SW-*: judging what the pages saw of their service worker (observations in, outcome out)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from realtime_verify import catalogue as c
+from realtime_verify.errors import CheckFailure
+from realtime_verify.outcome import Judgement
+
+
+@dataclass
+class TabUpdate:
+    """One open tab during a service-worker update."""
+
+    tab: str
+    took_over_ms: float | None  # controllerchange after the new sw.js was served (None: never)
+    banner: str | None  # the version banner's text afterwards (None: no banner configured)
+    was_connected: bool
+    reconnected: bool  # connected again (or never dropped) within budget
+
+
+def judge_sw_update(tabs: Sequence[TabUpdate], version: str, budget_s: float) -> Judgement:
+    """the new worker took over every open tab, each heard the version, sockets came back."""
+    metrics = {}
+    for tab in tabs:
+        if tab.took_over_ms is None:
+            raise CheckFailure(
+                f"{tab.tab} kept the old service worker: the new one stayed waiting (no controllerchange within"
+                f" {budget_s:g} s of the update)",
+                fix="post SKIP_WAITING to the waiting worker (and call clients.claim() in its activate event)",
+            )
+        if tab.banner is not None and version not in tab.banner:
+            raise CheckFailure(
+                f"{tab.tab} never said it runs version {version} (its banner shows {tab.banner!r})",
+                fix="broadcast the new version to open pages on controllerchange (BroadcastChannel)",
+            )
+        if tab.was_connected and not tab.reconnected:
+            raise CheckFailure(
+                f"{tab.tab}'s socket did not survive the update: not connected {budget_s:g} s later",
+                fix=c.SW_001.fix,
+            )
+        metrics[f"{tab.tab} took over after ms"] = round(tab.took_over_ms, 1)
+    return Judgement(metrics={**metrics, "version": version})
+
+
+@dataclass
+class SocketRequests:
+    """What the page's socket-path requests looked like under its service worker."""
+
+    controlled: bool
+    requests: int
+    from_service_worker: list[str]  # URLs the worker answered itself
+    cached: list[str]  # socket-path entries in the page's Cache Storage
+
+
+def judge_sw_bypass(seen: SocketRequests) -> Judgement:
+    """the worker lets every socket request through to the network and caches none."""
+    if not seen.controlled:
+        raise CheckFailure(
+            "the page never came under its service worker's control, so the check could not be made",
+            fix="register the service worker on page load and call clients.claim() when it activates",
+        )
+    if seen.from_service_worker:
+        raise CheckFailure(
+            f"the service worker answered {len(seen.from_service_worker)} socket request(s) itself"
+            f" ({seen.from_service_worker[0]}): long-polling through a worker adds latency and breaks when"
+            " it caches or fails",
+            fix=c.SW_002.fix,
+        )
+    if seen.cached:
+        raise CheckFailure(f"the page's Cache Storage holds socket responses ({seen.cached[0]})", fix=c.SW_002.fix)
+    return Judgement(metrics={"socket requests": seen.requests, "answered by the worker": 0})
