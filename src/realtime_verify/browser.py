@@ -113,6 +113,82 @@ class Instrumentation:
         )
         return data
 
+    async def connects(self) -> int:
+        """How many times the page's Socket.IO connection has connected so far."""
+        count: int = await self.page.evaluate("() => window.__rv.sio.connects")
+        return count
+
+    async def is_connected(self) -> bool:
+        connected: bool = await self.page.evaluate("() => window.__rv.sio.connected")
+        return connected
+
+    async def wait_upgraded_after(self, t_ms: float, timeout_s: float) -> bool:
+        """Wait until a WebSocket created after `t_ms` is open and past the Engine.IO upgrade."""
+        try:
+            await self.page.wait_for_function(
+                """(t) => window.__rv.sockets.some(s => s.created >= t && s.opened && !s.closed
+                    && (s.upgraded || s.openPacket))""",
+                arg=t_ms,
+                timeout=timeout_s * 1000,
+            )
+        except PlaywrightTimeout:
+            return False
+        return True
+
+    async def wait_connects(self, count: int, timeout_s: float) -> bool:
+        """Wait until the connection has connected `count` times in all and is up; False if not in time."""
+        try:
+            await self.page.wait_for_function(
+                "(n) => window.__rv.sio.connects >= n && window.__rv.sio.connected", arg=count, timeout=timeout_s * 1000
+            )
+        except PlaywrightTimeout:
+            return False
+        return True
+
+    async def wait_disconnected(self, timeout_s: float) -> bool:
+        """Wait until the page's connection is down; False when it stayed up for `timeout_s`."""
+        try:
+            await self.page.wait_for_function("() => !window.__rv.sio.connected", timeout=timeout_s * 1000)
+        except PlaywrightTimeout:
+            return False
+        return True
+
+    async def watch_selector(self, css: str, label: str) -> bool:
+        """Record in the timeline each time `css` starts or stops matching (the connection badge).
+        False when the selector is not CSS (Playwright's `text=`... cannot be watched in the page)."""
+        watching: bool = await self.page.evaluate(
+            """([css, label]) => {
+                try { document.querySelector(css); } catch { return false; }
+                let present = !!document.querySelector(css);
+                new MutationObserver(() => {
+                    const now = !!document.querySelector(css);
+                    if (now !== present) {
+                        present = now;
+                        window.__rv.timeline.push({t: performance.timeOrigin + performance.now(),
+                            what: now ? label + " shown" : label + " gone", detail: null});
+                    }
+                }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+                return true;
+            }""",
+            [css, label],
+        )
+        return watching
+
+    async def wait_timeline(self, what: str, *, after: float, timeout_s: float) -> float | None:
+        """When the timeline first recorded `what` after `after` (epoch ms); None if not within the timeout."""
+        try:
+            handle = await self.page.wait_for_function(
+                """([what, after]) => {
+                    const hit = window.__rv.timeline.find(e => e.what === what && e.t >= after);
+                    return hit ? hit.t : null;
+                }""",
+                arg=[what, after],
+                timeout=timeout_s * 1000,
+            )
+        except PlaywrightTimeout:
+            return None
+        return float(await handle.json_value())
+
     async def timeline(self) -> list[dict[str, Any]]:
         """What the page's connection went through: created, opened, connect, disconnect, upgrade..."""
         events: list[dict[str, Any]] = await self.page.evaluate("() => window.__rv.timeline")

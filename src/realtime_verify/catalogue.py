@@ -356,7 +356,8 @@ SW_001 = Check(
     "A new service worker takes over through SKIP_WAITING and open pages hear the new version",
     "post SKIP_WAITING to the waiting worker, broadcast the version on controllerchange, keep the socket",
     profiles=NOT_SMOKE,
-    needs=(Need.PAGE, Need.SERVICE_WORKER),
+    # A changed sw.js must be served during the check: only where the suite may deploy (restart).
+    needs=(Need.PAGE, Need.SERVICE_WORKER, Need.BACKEND_RESTART),
 )
 SW_002 = Check(
     "SW-002",

@@ -77,7 +77,7 @@ class AppSection(Section):
     adapter: str = ""  # "package.module:Class": an adapter of your own, when the profile cannot say it
     chat: ChatModel = "direct"
     room: str = ""  # the room both pages and the watcher join (chat = room)
-    items: ItemsKind = "orders"  # shared items that change, RT-004
+    items: ItemsKind = "orders"  # shared items that change (orders, tasks), or none
     heartbeat: bool = True  # an app-level ping/pong ([events] health_ping/pong); else Engine.IO's is judged
     socket_auth: bool = True  # the server authenticates sockets
     resync: bool = True  # the page fetches what it missed after a reconnect
@@ -140,7 +140,7 @@ class EventsSection(Section):
     chat_receive: str = ""  # default: the same as chat_send
     chat_payload: str = '{"to": "{peer_id}", "text": "{text}"}'
     chat_text_path: str = "text"
-    chat_sender_path: str = "sender_id"  # "" : messages do not carry their sender (RT-006 is skipped)
+    chat_sender_path: str = "sender_id"  # "" : messages do not carry their sender (attribution is skipped)
     join: str = ""  # emitted by a watcher after connecting: joining a room, announcing a nickname
     join_payload: str = ""
     join_ack: bool = False  # the server acknowledges the join: wait for it before chatting
@@ -183,6 +183,7 @@ class BudgetsSection(Section):
     chat_samples: Annotated[int, Field(ge=5, le=1000)] = 30  # per direction
     reconnect_s: Seconds = 10.0
     heartbeat_interval_s: Seconds = 30.0
+    missed_pongs: Annotated[int, Field(ge=1, le=100)] = 3  # the page drops a link after more missed pongs
     # The server's ping timers, for the nginx audit when no live handshake says them.
     ping_interval_s: Seconds = 25.0
     ping_timeout_s: Seconds = 20.0
@@ -198,7 +199,9 @@ class FaultsSection(Section):
 
     allowed: list[FaultMethod] = ["client"]
     storm_clients: Annotated[int, Field(ge=2, le=20_000)] = 200
-    max_check_s: Seconds = 120.0  # a fault check that would take longer (real timers) is skipped
+    # A fault check that would take longer with the target's real timers is skipped, saying so.
+    # Default: 60 s in signoff, 900 s in nightly.
+    max_check_s: Seconds | None = None
 
 
 class CloudflareSection(Section):

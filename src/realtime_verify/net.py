@@ -8,6 +8,8 @@ neither: its name resolves and its certificate is public.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import functools
 import hashlib
 import socket
 import ssl
@@ -23,10 +25,15 @@ from cryptography.hazmat.primitives import serialization
 
 
 class MappedResolver(AbstractResolver):
-    """Resolves the mapped names to fixed addresses and everything else as usual."""
+    """Resolves the mapped names to fixed addresses and everything else as usual.
 
-    def __init__(self, mapping: Mapping[str, str]) -> None:
+    `ports` sends a name's connections to another port than the URL's (to a local fault proxy),
+    while the URL, its Host header and its TLS name stay the target's.
+    """
+
+    def __init__(self, mapping: Mapping[str, str], ports: Mapping[str, int] | None = None) -> None:
         self._mapping = dict(mapping)
+        self._ports = dict(ports or {})
         self._default = aiohttp.ThreadedResolver()
 
     async def resolve(
@@ -39,7 +46,7 @@ class MappedResolver(AbstractResolver):
             ResolveResult(
                 hostname=host,
                 host=address,
-                port=port,
+                port=self._ports.get(host, port),
                 family=socket.AF_INET6 if ":" in address else socket.AF_INET,
                 proto=0,
                 flags=socket.AI_NUMERICHOST,
@@ -59,15 +66,19 @@ class NetworkOptions:
     # SHA-256 of the server certificate's public key, base64: lets Chromium trust a local
     # certificate as valid (service workers refuse to register on a page with a TLS error).
     spki_sha256: tuple[str, ...] = ()
+    ports: Mapping[str, int] = field(default_factory=dict)  # a name's connections go to this local port
 
     def ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        if self.ca_file is not None:
-            context.load_verify_locations(cafile=str(self.ca_file))
-        return context
+        return _ssl_context(self.ca_file)
 
     def connector(self, **kwargs: Any) -> aiohttp.TCPConnector:
-        return aiohttp.TCPConnector(ssl=self.ssl_context(), resolver=MappedResolver(self.resolve), **kwargs)
+        return aiohttp.TCPConnector(ssl=self.ssl_context(), resolver=MappedResolver(self.resolve, self.ports), **kwargs)
+
+    def through(self, proxy_port: int, host: str) -> NetworkOptions:
+        """The same options, with connections to `host` sent to a local proxy on `proxy_port`."""
+        return dataclasses.replace(
+            self, resolve={**self.resolve, host: "127.0.0.1"}, ports={**self.ports, host: proxy_port}
+        )
 
     def session(self, **kwargs: Any) -> aiohttp.ClientSession:
         """An aiohttp session that resolves mapped names and trusts the configured CA."""
@@ -81,6 +92,15 @@ class NetworkOptions:
         if self.spki_sha256:
             args.append(f"--ignore-certificate-errors-spki-list={','.join(self.spki_sha256)}")
         return args
+
+
+@functools.lru_cache(maxsize=16)
+def _ssl_context(ca_file: Path | None) -> ssl.SSLContext:
+    """One context per CA: loading the CA for every client made a storm of 200 clients slow to start."""
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
 
 
 def spki_sha256(cert_pem: bytes) -> str:

@@ -78,7 +78,7 @@ async def send_and_wait(
 async def chat_round(
     adapter: AppAdapter, sender: AppPage, receiver: AppPage, label: str, count: int, markers: Markers
 ) -> ChatRound:
-    """`count` marked messages from `sender` to `receiver`, one after the other (RT-002)."""
+    """`count` marked messages from `sender` to `receiver`, one after the other."""
     chat = ChatRound(label, sender.name, receiver.name)
     sent = []
     for _ in range(count):

@@ -10,6 +10,7 @@ from playwright.async_api import Page
 
 from realtime_verify.browser import Instrumentation
 from realtime_verify.checks.realtime import diagnose_connection
+from realtime_verify.faults.browser import SocketCutter
 
 MAX_CONSOLE_LINES = 2000
 
@@ -17,10 +18,11 @@ MAX_CONSOLE_LINES = 2000
 class AppPage:
     """One page of the app as user `role` sees it, named for messages ("page A")."""
 
-    def __init__(self, page: Page, role: str, name: str) -> None:
+    def __init__(self, page: Page, role: str, name: str, cutter: SocketCutter | None = None) -> None:
         self.page = page
         self.role = role
         self.name = name
+        self.cutter = cutter  # the page's socket routed for fault checks (None: not routed)
         self.rv = Instrumentation(page, name)
         self.console: list[str] = []
         page.on("console", lambda message: self._log(f"{message.type}: {message.text}"))

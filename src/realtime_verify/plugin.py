@@ -141,7 +141,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         dest="rv_checks",
         metavar="ID",
-        help="run only these checks: an ID (RT-002) or a family (RT); repeatable",
+        help="run only these checks: an ID or a family (`realtime-verify checks` lists them); repeatable",
     )
     group.addoption(
         "--fault", action="append", default=[], metavar="NAME", help="switch on an embedded stack fault (repeatable)"

@@ -23,7 +23,9 @@ from realtime_verify.adapter import AppAdapter, WatcherLogin
 from realtime_verify.artifacts import ArtifactSettings, save_page_artifacts
 from realtime_verify.browser import instrumentation_script
 from realtime_verify.errors import WaitTimeout
+from realtime_verify.faults.browser import SocketCutter
 from realtime_verify.metrics import Markers
+from realtime_verify.net import NetworkOptions
 from realtime_verify.pages import AppPage
 from realtime_verify.reporting.redact import Redactor
 from realtime_verify.target import Target
@@ -56,8 +58,11 @@ class AppSession:
     def timeout_s(self) -> float:
         return self.target.profile.target.connect_timeout_s
 
-    async def page(self, role: str, name: str | None = None, *, connect: bool = True) -> AppPage:
-        """A new context and page, logged in as user `role`, connected (unless `connect` is False)."""
+    async def page(self, role: str, name: str | None = None, *, connect: bool = True, cut: bool = False) -> AppPage:
+        """A new context and page, logged in as user `role`, connected (unless `connect` is False).
+
+        `cut`: route the page's socket through a `SocketCutter` (`page.cutter`) for fault checks.
+        """
         if connect and self.memory.page_connect_failure:
             raise WaitTimeout(
                 f"skipped the wait, an earlier page could not connect either: {self.memory.page_connect_failure}"
@@ -67,7 +72,11 @@ class AppSession:
         context = await self.browser.new_context(record_video_dir=video, **self.adapter.context_options(user))
         socket_path = self.target.profile.socket_path
         await context.add_init_script(instrumentation_script(socket_path, rf"{re.escape(self.markers.prefix)}\d+"))
-        app = AppPage(await context.new_page(), role, name or f"page {role.upper()}")
+        cutter = None
+        if cut:
+            cutter = SocketCutter(context, socket_path)
+            await cutter.install()  # before the page loads: the client captures WebSocket at load
+        app = AppPage(await context.new_page(), role, name or f"page {role.upper()}", cutter)
         self.pages.append((context, app))
         await self.adapter.open(app, user, self.timeout_s)
         # Traces start after the login, so a password typed into the form never enters them.
@@ -81,6 +90,16 @@ class AppSession:
                 raise
         return app
 
+    async def tab(self, page: AppPage, name: str, *, connect: bool = True) -> AppPage:
+        """Another tab of `page`'s browser context (same profile, same service worker), logged in."""
+        context = page.page.context
+        tab = AppPage(await context.new_page(), page.role, name, page.cutter)
+        self.pages.append((context, tab))
+        await self.adapter.open(tab, self.adapter.user(page.role), self.timeout_s)
+        if connect:
+            await self.adapter.wait_connected(tab, self.timeout_s)
+        return tab
+
     async def watcher(
         self,
         role: str | None = "a",
@@ -89,6 +108,8 @@ class AppSession:
         transports: list[str] | None = None,
         connect: bool = True,
         name: str | None = None,
+        reconnect: bool = False,
+        network: NetworkOptions | None = None,
     ) -> Watcher:
         """A python-socketio client; logged in as user `role` unless `login` says otherwise."""
         user = self.adapter.user(role) if role is not None else None
@@ -99,10 +120,11 @@ class AppSession:
             name or (f"{role}" if role else "anonymous"),
             profile.socket_base,
             profile.socket_path,
-            self.target.network,
+            network or self.target.network,
             auth=login.auth,
             headers=login.headers,
             transports=transports,
+            reconnect=reconnect,
         )
         self.watchers.append(watcher)
         if connect:

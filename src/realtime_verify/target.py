@@ -26,7 +26,7 @@ from realtime_verify.stack import EmbeddedStack, StackConfig, StackInfo
 async def preflight(profile: Profile, network: NetworkOptions) -> Handshake:
     """Raise TargetUnreachable unless the socket path answers like a socket.io server.
 
-    A challenge on the socket path alone is not fatal: the checks name it (HS-004). A challenge on
+    A challenge on the socket path alone is not fatal: the handshake checks name it. A challenge on
     the site's page too means nothing can be verified.
     """
     handshake = await fetch_handshake(profile, network)
@@ -242,6 +242,7 @@ def embedded_profile(profile: Profile, info: StackInfo) -> Profile:
         target={"base_url": info.base_url, "behind_cloudflare": True},
         budgets={
             "heartbeat_interval_s": timers.heartbeat_interval_ms / 1000,
+            "missed_pongs": timers.missed_pong_limit,
             "edge_idle_timeout_s": timers.edge_idle_timeout_s,
             "ping_interval_s": timers.ping_interval_s,
             "ping_timeout_s": timers.ping_timeout_s,

@@ -48,6 +48,7 @@ class Watcher:
         auth: dict[str, Any] | None = None,
         transports: list[str] | None = None,
         headers: dict[str, str] | None = None,
+        reconnect: bool = False,
     ) -> None:
         self.name = name
         self.url = url
@@ -58,11 +59,17 @@ class Watcher:
         self.events: list[ReceivedEvent] = []
         self.disconnects: list[tuple[float, str]] = []
         self.connect_errors: list[Any] = []  # the server's reasons for refusing us
+        # What the connection went through (epoch ms): connect, disconnect and why, connect errors.
+        self.timeline: list[dict[str, Any]] = []
+        self.connects = 0
         self._changed = asyncio.Condition()
-        self.client = _WatcherClient(reconnection=False, http_session=network.session, handle_sigint=False)
+        # Reconnection is off unless a fault check wants to see it (python-socketio's own backoff:
+        # 1 s doubling to 5 s, randomised by half).
+        self.client = _WatcherClient(reconnection=reconnect, http_session=network.session, handle_sigint=False)
         self.client.on("*", self._on_event)
+        self.client.on("connect", self._on_connect)
         self.client.on("disconnect", self._on_disconnect)
-        self.client.on("connect_error", self.connect_errors.append)
+        self.client.on("connect_error", self._on_connect_error)
 
     async def _on_event(self, event: str, *args: Any) -> None:
         data = args[0] if len(args) == 1 else list(args)
@@ -70,8 +77,31 @@ class Watcher:
         async with self._changed:
             self._changed.notify_all()
 
+    async def _note(self, what: str, detail: str = "") -> None:
+        self.timeline.append({"t": time.time() * 1000, "what": what, "detail": detail})
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _on_connect(self) -> None:
+        self.connects += 1
+        await self._note("connect", str(self.client.transport()))
+
     async def _on_disconnect(self, reason: Any = None) -> None:
         self.disconnects.append((time.time() * 1000, str(reason)))
+        await self._note("disconnect", str(reason))
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        self.connect_errors.append(data)
+        await self._note("connect-error", str(data)[:200])
+
+    async def wait_connects(self, count: int, timeout_s: float) -> bool:
+        """Wait until the client has connected `count` times in all; False when it has not in time."""
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.connects >= count), timeout_s)
+            except TimeoutError:
+                return False
+        return True
 
     async def connect(self, timeout_s: float = 10.0) -> None:
         """Connect; ConnectFailed says whether the server refused (and its words) or never answered."""
@@ -126,8 +156,8 @@ class Watcher:
         return bool(self.client.connected)
 
     async def close(self) -> None:
-        if self.client.connected:
-            await self.client.disconnect()
+        """Disconnect, and stop any reconnection in progress (a fault check may end mid-retry)."""
+        await self.client.shutdown()
         await self._close_http()
 
     async def _close_http(self) -> None:

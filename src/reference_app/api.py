@@ -122,6 +122,7 @@ class Api:
                 "reconnectionDelayMaxMs": s.reconnect_delay_max_ms,
                 "resync": "no-resync" not in faults,
                 "dedupeResync": "duplicate-on-resync" not in faults,
+                "swSkipWaiting": "sw-no-skip-waiting" not in faults,
                 "version": s.app_version,
             },
             headers={"Cache-Control": "no-store"},

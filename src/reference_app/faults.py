@@ -16,6 +16,7 @@ APP_FAULTS = frozenset(
         "no-missed-pong-check",
         "no-pong",
         "sw-intercepts-socket",
+        "sw-no-skip-waiting",
         "sender-spoofable",
         "no-socket-auth",
     }

@@ -136,7 +136,7 @@ class AppAdapter(ABC):
         """How a watcher connects as `user`."""
 
     async def forged_login(self) -> WatcherLogin:
-        """Credentials shaped like real ones but not valid (HS-007)."""
+        """Credentials shaped like real ones but not valid."""
         return WatcherLogin()
 
     async def after_connect(self, watcher: Watcher, user: TestUser) -> None:  # noqa: B027 - optional hook
@@ -160,7 +160,7 @@ class AppAdapter(ABC):
         return user_id if user_id is not None else user.name
 
     def spoofed_chat(self, payload: Any, claimed_sender: Any) -> Any:
-        """`payload` claiming to come from `claimed_sender` (RT-006)."""
+        """`payload` claiming to come from `claimed_sender` (a spoofing attempt)."""
         return payload
 
     # Items ---------------------------------------------------------------------------------------

@@ -210,6 +210,13 @@
     return nativeSend.call(this, body);
   };
 
+  // Service worker takeovers: a new worker controlling the page (after SKIP_WAITING and claim()).
+  if (navigator.serviceWorker) {
+    navigator.serviceWorker.addEventListener("controllerchange", () => {
+      note("sw-controllerchange", navigator.serviceWorker.controller?.scriptURL ?? null);
+    });
+  }
+
   // Clicks, captured before the page's own handlers see them.
   document.addEventListener(
     "click",

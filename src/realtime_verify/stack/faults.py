@@ -70,7 +70,7 @@ class LayerSettings:
 
 
 # Checks that need a page whose socket connects at all.
-_PAGE_SOCKET = (c.RT_001, c.RT_002, c.RT_003, c.RT_004, c.RT_005)
+_PAGE_SOCKET = (c.RT_001, c.RT_002, c.RT_003, c.RT_004, c.RT_005, c.FT_001, c.FT_002, c.FT_003, c.FT_004, c.FT_007)
 
 
 def _replace_page(**changes: object) -> Callable[[PageEnv], PageEnv]:
@@ -89,7 +89,7 @@ FAULTS: dict[str, Fault] = {
             "nginx-no-upgrade",
             Layer.NGINX,
             "the socket location forwards no Upgrade/Connection headers: clients silently stay on polling",
-            (c.HS_003, c.RT_001, c.NGX_003),
+            (c.HS_003, c.RT_001, c.NGX_003, c.FT_001),
             nginx_edit="no-upgrade",
         ),
         Fault(
@@ -149,7 +149,7 @@ FAULTS: dict[str, Fault] = {
             "ping-above-edge-timeout",
             Layer.TIMERS,
             "the server's ping interval exceeds the edge's idle timeout (and nginx's): quiet sockets get cut",
-            (c.HS_002, c.NGX_004),
+            (c.HS_002, c.NGX_004, c.FT_006),
             timers=_ping_above_edge,
         ),
         # the edge --------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ FAULTS: dict[str, Fault] = {
             "edge-websockets-off",
             Layer.EDGE,
             "the zone's WebSockets setting is off: upgrades never reach the origin, clients stay on polling",
-            (c.HS_003, c.RT_001, c.CF_001),
+            (c.HS_003, c.RT_001, c.CF_001, c.FT_001),
             edge={"websockets": False},
         ),
         Fault(
@@ -218,10 +218,32 @@ FAULTS: dict[str, Fault] = {
             "chat messages are emitted to every connected client, not to the two participants",
             (c.RT_003,),
         ),
-        Fault("no-resync", Layer.APP, "the page does not fetch what it missed after a reconnect", ()),
-        Fault("duplicate-on-resync", Layer.APP, "the page appends resync results without de-duplicating them", ()),
-        Fault("no-reconnect", Layer.APP, "the page's socket gives up after the first disconnect", ()),
-        Fault("no-missed-pong-check", Layer.APP, "the page sends health:ping but never acts on missed pongs", ()),
+        Fault(
+            "no-resync",
+            Layer.APP,
+            "the page does not fetch what it missed after a reconnect",
+            (c.FT_002, c.FT_007),
+        ),
+        Fault(
+            "duplicate-on-resync",
+            Layer.APP,
+            "the page appends resync results without de-duplicating them",
+            (c.FT_002, c.FT_007),
+        ),
+        Fault(
+            "no-reconnect",
+            Layer.APP,
+            "the page's socket gives up after the first disconnect",
+            (c.FT_001, c.FT_002, c.FT_003, c.FT_004, c.FT_007),
+            # A check after the first fault check finds the page still waiting for the first cut's
+            # reconnection only if it reuses the page; each check opens its own pages, so no.
+        ),
+        Fault(
+            "no-missed-pong-check",
+            Layer.APP,
+            "the page sends health:ping but never acts on missed pongs: a half-open link stays open",
+            (c.FT_003,),
+        ),
         Fault(
             "no-pong",
             Layer.APP,
@@ -229,9 +251,20 @@ FAULTS: dict[str, Fault] = {
             (c.RT_005,),
             # The page's missed-pong logic then drops and reconnects every few heartbeats; a chat or
             # order check that straddles a reconnect loses its message or its latency budget.
-            may_break=(c.RT_002, c.RT_003, c.RT_004),
+            may_break=(c.RT_002, c.RT_003, c.RT_004, c.FT_002, c.FT_004, c.FT_007),
         ),
-        Fault("sw-intercepts-socket", Layer.APP, "the service worker answers socket requests itself", ()),
+        Fault(
+            "sw-intercepts-socket",
+            Layer.APP,
+            "the service worker answers socket requests itself (and caches them)",
+            (c.SW_002,),
+        ),
+        Fault(
+            "sw-no-skip-waiting",
+            Layer.APP,
+            "an updated service worker waits for every tab to close: open pages keep the old version",
+            (c.SW_001,),
+        ),
         Fault(
             "sender-spoofable",
             Layer.APP,

@@ -21,16 +21,18 @@ class Timers:
     missed_pong_limit: int
     nginx_read_timeout_s: float
     edge_idle_timeout_s: float
+    reconnect_delay_ms: int = 1000  # the page's socket.io-client backoff: first delay...
+    reconnect_delay_max_ms: int = 5000  # ...and its ceiling
 
     @classmethod
     def production(cls) -> Timers:
-        """python-socketio's defaults, the checklist's 30 s heartbeat, Cloudflare's ~100 s."""
-        return cls(25.0, 20.0, 30_000, 3, 120.0, 100.0)
+        """python-socketio's defaults, the checklist's 30 s heartbeat, Cloudflare's ~100 s, 1-5 s backoff."""
+        return cls(25.0, 20.0, 30_000, 3, 120.0, 100.0, 1000, 5000)
 
     @classmethod
     def compressed(cls) -> Timers:
         """Same proportions, seconds instead of minutes: fault checks finish quickly."""
-        return cls(3.0, 3.0, 500, 3, 10.0, 20.0)
+        return cls(3.0, 3.0, 500, 3, 10.0, 20.0, 300, 1500)
 
     @property
     def socket_silence_s(self) -> float:

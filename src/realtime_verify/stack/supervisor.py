@@ -190,6 +190,8 @@ class Supervisor:
             "RA_PING_TIMEOUT_S": f"{timers.ping_timeout_s:g}",
             "RA_HEARTBEAT_INTERVAL_MS": str(timers.heartbeat_interval_ms),
             "RA_MISSED_PONG_LIMIT": str(timers.missed_pong_limit),
+            "RA_RECONNECT_DELAY_MS": str(timers.reconnect_delay_ms),
+            "RA_RECONNECT_DELAY_MAX_MS": str(timers.reconnect_delay_max_ms),
             "RA_APP_VERSION": self.app_version,
             "RA_SOCKET_PATH": self.config.socket_path,
             "RA_FAULTS": ",".join(sorted(self.settings.app_faults)),

@@ -242,6 +242,9 @@ function main() {
     input.value = "";
     api("POST", "/api/orders", { title }).then(applyOrder);
   });
+  configReady.then((config) => {
+    window.__swNoSkipWaiting = config.swSkipWaiting === false;
+  });
   swManager.register().catch((e) => console.warn("[sw] not registered:", e.message));
   if (state.token && state.me) {
     startSession().catch(() => {

@@ -40,6 +40,9 @@ export class ServiceWorkerManager {
 
   activate(worker) {
     this.updating = true;
+    // The sw-no-skip-waiting fault: the new worker waits until every tab is closed (the browser's
+    // default), so open pages keep the old code and never hear of the new version.
+    if (window.__swNoSkipWaiting) return;
     worker.postMessage({ type: "SKIP_WAITING" });
   }
 

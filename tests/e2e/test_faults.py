@@ -1,0 +1,273 @@
+"""FT-*: forced disconnects, half-open links, restarts and offline spells; the clients must come back.
+
+Against the embedded stack the faults hit the edge and the backend; against any other target only
+the suite's own connections are cut (`realtime_verify.disrupt`). Every client's recovery is a
+timeline in the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import pytest_asyncio
+
+from realtime_verify import catalogue as c
+from realtime_verify import disrupt, observe
+from realtime_verify.adapter import AppAdapter
+from realtime_verify.audit.nginx import socket_read_timeout
+from realtime_verify.checks import faults as ft
+from realtime_verify.checks.realtime import explain_lost
+from realtime_verify.errors import CheckFailure, NotApplicable, WaitTimeout
+from realtime_verify.faults.network import WatcherProxy
+from realtime_verify.metrics import Markers
+from realtime_verify.pages import AppPage
+from realtime_verify.plugin import CheckRecord, RunSettings
+from realtime_verify.session import AppSession
+from realtime_verify.target import Target
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def watcher_proxy(rv_target: Target) -> AsyncIterator[WatcherProxy]:
+    """A local TCP proxy the fault checks' watchers connect through (client-side cuts)."""
+    parts = urlsplit(rv_target.profile.socket_base)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    async with WatcherProxy((rv_target.network.resolve.get(host, host), port)) as proxy:
+        yield proxy
+
+
+async def watch_badge(page: AppPage, target: Target) -> None:
+    selector = target.profile.ui.connected
+    if selector:
+        await page.rv.watch_selector(selector, "badge")
+
+
+STORM_BATCH = 25
+
+
+def budget(target: Target) -> float:
+    return target.profile.budgets.reconnect_s
+
+
+@pytest.mark.check(c.FT_001)
+async def test_every_client_reconnects_after_a_drop(
+    rv_app: AppSession, rv_target: Target, watcher_proxy: WatcherProxy, rv_check: CheckRecord
+) -> None:
+    a, b = await rv_app.page("a", cut=True), await rv_app.page("b", cut=True)
+    network = rv_target.network.through(watcher_proxy.port, urlsplit(rv_target.profile.socket_base).hostname or "")
+    watcher = await rv_app.watcher("b", reconnect=True, network=network)
+    for page in (a, b):
+        await watch_badge(page, rv_target)
+    before = [await a.rv.connects(), await b.rv.connects()]
+    cut = await disrupt.cut_everything(rv_target, (a, b), watcher_proxy)
+    recoveries = [
+        await disrupt.page_recovery(a, cut, before[0], budget(rv_target) + 5),
+        await disrupt.page_recovery(b, cut, before[1], budget(rv_target) + 5),
+        await disrupt.watcher_recovery(watcher, cut, 1, budget(rv_target) + 5),
+    ]
+    rv_check.record(ft.judge_recoveries(recoveries, budget(rv_target), how=cut.how))
+
+
+@pytest.mark.check(c.FT_002)
+async def test_updates_made_while_cut_off_appear_once_after_reconnecting(
+    rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_markers: Markers, rv_check: CheckRecord
+) -> None:
+    a, b = await rv_app.page("a"), await rv_app.page("b", cut=True)
+    await rv_adapter.open_chat(a, rv_adapter.user("b"))
+    await rv_adapter.open_chat(b, rv_adapter.user("a"))
+    # One message before the cut, so the page has something to resync from.
+    earlier = rv_markers.next()
+    lost = await observe.send_and_wait(rv_adapter, a, [b], earlier)
+    if lost is not None:
+        raise CheckFailure(f"before any fault: {explain_lost(lost).message}", fix=c.RT_002.fix)
+    assert b.cutter is not None
+    before = await b.rv.connects()
+    cut = disrupt.Cut("page B's socket held off (client side), its HTTP requests still served", disrupt.now_ms())
+    await b.cutter.hold()
+    if not await b.rv.wait_disconnected(5):
+        raise CheckFailure("page B did not notice that its socket was closed within 5 s", fix=c.FT_001.fix)
+    sent = []
+    for _ in range(3):
+        marker = rv_markers.next()
+        sent.append(marker)
+        await rv_adapter.send_chat(a, observe.chat_text(marker))
+        await a.rv.wait_rendered(marker, observe.RENDER_TIMEOUT_S)  # the server has it: A shows it
+    b.cutter.release()
+    recovery = await disrupt.page_recovery(b, cut, before, budget(rv_target) + 5)
+    if recovery.reconnected:
+        for marker in sent:
+            try:
+                await b.rv.wait_rendered(marker, observe.RENDER_TIMEOUT_S)
+            except WaitTimeout:
+                break
+    shown = await rv_adapter.chat_texts(b)
+    resync = ft.Resync(b.name, sent, shown, had=[earlier])
+    rv_check.record(ft.judge_resync(resync, recovery, budget(rv_target), cut.how))
+
+
+@pytest.mark.check(c.FT_003)
+async def test_a_half_open_link_is_detected_and_replaced(
+    rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_settings: RunSettings, rv_check: CheckRecord
+) -> None:
+    profile = rv_target.profile
+    if rv_adapter.capabilities.heartbeat:
+        # Engine.IO's ping/pong still flows: only the app's own heartbeat can notice.
+        interval = profile.budgets.heartbeat_interval_s
+        expected = interval * (profile.budgets.missed_pongs + 1)
+        rule = f"more than {profile.budgets.missed_pongs} missed {profile.events.health_pong} at {interval:g} s"
+        mode = "zombie"
+    else:
+        interval = rv_target.handshake.ping_interval_s or profile.budgets.ping_interval_s
+        expected = interval + (rv_target.handshake.ping_timeout_s or profile.budgets.ping_timeout_s)
+        rule = "Engine.IO's ping timeout (pingInterval + pingTimeout)"
+        mode = "half-open"
+    bound = expected * 1.5 + 2 * interval
+    disrupt.bound_check(bound + budget(rv_target), profile, rv_settings.run_profile, rule)
+    page = await rv_app.page("a", cut=True)
+    assert page.cutter is not None
+    if not await page.rv.wait_upgraded(profile.socket_path, disrupt.UPGRADE_TIMEOUT_S):
+        raise NotApplicable(f"the page's socket is on long-polling (see {c.RT_001}): a half-open link is a WebSocket's")
+    before = await page.rv.connects()
+    cut = disrupt.Cut(f"page A's link went {mode}: its socket stays open, nothing useful flows", disrupt.now_ms())
+    if mode == "zombie":
+        page.cutter.zombie()
+    else:
+        page.cutter.half_open()
+    await page.rv.wait_disconnected(bound)
+    page.cutter.heal()
+    recovery = await disrupt.page_recovery(page, cut, before, budget(rv_target) + 5)
+    rv_check.record(ft.judge_half_open(recovery, expected_s=expected, bound_s=bound, rule=rule))
+
+
+@pytest.mark.check(c.FT_004)
+async def test_clients_come_back_after_a_backend_restart(
+    rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_markers: Markers, rv_check: CheckRecord
+) -> None:
+    assert rv_target.stack is not None, "BACKEND_RESTART is met only by the embedded stack"
+    a, b = await rv_app.page("a"), await rv_app.page("b")
+    await rv_adapter.open_chat(a, rv_adapter.user("b"))
+    await rv_adapter.open_chat(b, rv_adapter.user("a"))
+    before = [await a.rv.connects(), await b.rv.connects()]
+    cut = disrupt.Cut("the backend was restarted (a deploy)", disrupt.now_ms())
+    await rv_target.stack.restart_backend()
+    recoveries = [
+        await disrupt.page_recovery(a, cut, before[0], budget(rv_target) + 5),
+        await disrupt.page_recovery(b, cut, before[1], budget(rv_target) + 5),
+    ]
+    judgement = ft.judge_recoveries(recoveries, budget(rv_target), how=cut.how, require_websocket=False)
+    # Re-authenticated: a message sent after the restart is delivered through the new sockets.
+    marker = rv_markers.next()
+    lost = await observe.send_and_wait(rv_adapter, a, [b], marker)
+    if lost is not None:
+        raise CheckFailure(
+            f"after the restart, {explain_lost(lost).message}: the sockets came back but the session did not",
+            fix=c.FT_004.fix,
+        )
+    rv_check.record(judgement)
+
+
+@pytest.mark.check(c.FT_005)
+async def test_a_reconnect_storm_comes_back_within_budget(
+    rv_app: AppSession, rv_target: Target, watcher_proxy: WatcherProxy, rv_check: CheckRecord
+) -> None:
+    count = rv_target.profile.faults.storm_clients
+    a, b = await rv_app.page("a", cut=True), await rv_app.page("b", cut=True)
+    network = rv_target.network.through(watcher_proxy.port, urlsplit(rv_target.profile.socket_base).hostname or "")
+    role = "c" if rv_app.adapter.has_user("c") else "b"
+    watchers = []
+    for start in range(0, count, STORM_BATCH):  # connect in batches: a storm of our own making is not the test
+        batch = [
+            rv_app.watcher(role, reconnect=True, network=network, name=f"{i}", transports=["websocket"])
+            for i in range(start, min(count, start + STORM_BATCH))
+        ]
+        watchers += await asyncio.gather(*batch)
+    before = [await a.rv.connects(), await b.rv.connects()]
+    cut = await disrupt.cut_everything(rv_target, (a, b), watcher_proxy)
+    recoveries = await asyncio.gather(
+        disrupt.page_recovery(a, cut, before[0], budget(rv_target) + 5),
+        disrupt.page_recovery(b, cut, before[1], budget(rv_target) + 5),
+        *(disrupt.watcher_recovery(w, cut, 1, budget(rv_target) + 5) for w in watchers),
+    )
+    rv_check.record(ft.judge_storm(recoveries, budget(rv_target), how=cut.how))
+
+
+@pytest.mark.check(c.FT_006)
+async def test_an_idle_connection_outlives_every_idle_timeout(
+    rv_app: AppSession, rv_target: Target, rv_settings: RunSettings, rv_check: CheckRecord
+) -> None:
+    profile = rv_target.profile
+    limits = {}
+    if profile.target.behind_cloudflare:
+        limits["the edge's idle timeout"] = profile.budgets.edge_idle_timeout_s
+    nginx = profile.budgets.nginx_read_timeout_s
+    if nginx is None and profile.config_files.nginx:
+        found = socket_read_timeout(Path(profile.config_files.nginx), profile.socket_path)
+        nginx = found[0] if found else None
+    if nginx is not None:
+        limits["nginx's proxy_read_timeout"] = nginx
+    if not limits:
+        raise NotApplicable(
+            "no idle timeout is known on the path: the target is not behind Cloudflare and nginx's read"
+            " timeout is unknown (config_files.nginx, budgets.nginx_read_timeout_s)"
+        )
+    window = max(limits.values()) * 1.2 + 2
+    disrupt.bound_check(window, profile, rv_settings.run_profile, f"an idle window of {window:.0f} s")
+    page = await rv_app.page("a")
+    cut = disrupt.Cut("no traffic from the suite (idle)", disrupt.now_ms())
+    await page.rv.wait_disconnected(window)  # the window is the observation: a disconnect ends it early
+    recovery = ft.Recovery(page.name, cut.at, await page.rv.timeline(), True)
+    timeouts = ", ".join(f"{name} {value:g} s" for name, value in limits.items())
+    rv_check.record(ft.judge_idle(recovery, window, timeouts))
+
+
+@pytest.mark.check(c.FT_007)
+async def test_the_page_reconnects_after_going_offline(
+    rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_markers: Markers, rv_check: CheckRecord
+) -> None:
+    a, b = await rv_app.page("a"), await rv_app.page("b")
+    host = urlsplit(rv_target.base_url).hostname
+    if host == "localhost":
+        raise NotApplicable(
+            "the page is served from localhost, where socket.io-client ignores the browser's offline event"
+            " (serve it from 127.0.0.1 or a name)"
+        )
+    chat = rv_adapter.capabilities.chat != "none"
+    had = []
+    if chat:
+        await rv_adapter.open_chat(a, rv_adapter.user("b"))
+        await rv_adapter.open_chat(b, rv_adapter.user("a"))
+        had.append(rv_markers.next())
+        lost = await observe.send_and_wait(rv_adapter, b, [a], had[0])
+        if lost is not None:
+            raise CheckFailure(f"before any fault: {explain_lost(lost).message}", fix=c.RT_002.fix)
+    before = await a.rv.connects()
+    cut = disrupt.Cut("page A's browser went offline", disrupt.now_ms())
+    await a.page.context.set_offline(True)
+    noticed = await a.rv.wait_disconnected(5)
+    sent = []
+    if noticed and chat and rv_adapter.capabilities.resync:
+        marker = rv_markers.next()
+        sent.append(marker)
+        await rv_adapter.send_chat(b, observe.chat_text(marker))
+        await b.rv.wait_rendered(marker, observe.RENDER_TIMEOUT_S)
+    await a.page.context.set_offline(False)
+    recovery = await disrupt.page_recovery(a, cut, before, budget(rv_target) + 5)
+    if not noticed:
+        raise CheckFailure(
+            "page A did not notice going offline within 5 s: its socket stays open and holds every frame",
+            fix="listen to the browser's offline event (socket.io-client does unless the page is on localhost)",
+        )
+    judgement = ft.judge_recoveries([recovery], budget(rv_target), how=cut.how, require_websocket=False)
+    if sent and recovery.reconnected:
+        for marker in sent:
+            try:
+                await a.rv.wait_rendered(marker, observe.RENDER_TIMEOUT_S)
+            except WaitTimeout:
+                break
+        shown = await rv_adapter.chat_texts(a)
+        judgement = ft.judge_resync(ft.Resync(a.name, sent, shown, had=had), recovery, budget(rv_target), cut.how)
+    rv_check.record(judgement)

@@ -1,0 +1,107 @@
+"""SW-*: a new service worker takes over open tabs, and no worker touches the socket's traffic."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+
+import pytest
+from playwright.async_api import Response
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from realtime_verify import catalogue as c
+from realtime_verify import disrupt
+from realtime_verify.adapter import AppAdapter
+from realtime_verify.checks import serviceworker as sw
+from realtime_verify.errors import CheckFailure
+from realtime_verify.pages import AppPage
+from realtime_verify.plugin import CheckRecord
+from realtime_verify.session import AppSession
+from realtime_verify.target import Target
+
+CONTROL_TIMEOUT_S = 10.0
+
+
+async def controlled(page: AppPage) -> bool:
+    """Wait (bounded) until the page is under a service worker's control."""
+    try:
+        await page.page.wait_for_function(
+            "navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=CONTROL_TIMEOUT_S * 1000
+        )
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
+@pytest.mark.check(c.SW_001)
+async def test_a_new_service_worker_takes_over_every_open_tab(
+    rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_check: CheckRecord
+) -> None:
+    assert rv_target.stack is not None, "a new sw.js is served by restarting the embedded backend"
+    first = await rv_app.page("a", "tab 1", connect=False)
+    second = await rv_app.tab(first, "tab 2", connect=False)
+    tabs = (first, second)
+    was_connected = []
+    for tab in tabs:
+        if not await controlled(tab):
+            raise CheckFailure(f"{tab.name} never came under its service worker's control", fix=c.SW_001.fix)
+        was_connected.append(await tab.rv.wait_connected(rv_target.profile.target.connect_timeout_s))
+    version = f"rv-{secrets.token_hex(3)}"
+    updated = disrupt.now_ms()
+    await rv_target.stack.restart_backend(app_version=version)  # a deploy: a changed sw.js is served
+    # The browser looks for a new worker on its next navigation; the suite asks at once instead.
+    await first.page.evaluate("() => navigator.serviceWorker.getRegistration().then(r => r && r.update())")
+    budget = rv_target.profile.budgets.reconnect_s
+    banner = rv_target.profile.ui.version_banner
+    seen = []
+    for tab, connected_before in zip(tabs, was_connected, strict=True):
+        took_over = await tab.rv.wait_timeline("sw-controllerchange", after=updated, timeout_s=budget)
+        text = None
+        if banner:
+            locator = tab.page.locator(banner)
+            with contextlib.suppress(PlaywrightTimeout):
+                await locator.filter(has_text=version).first.wait_for(state="visible", timeout=budget * 1000)
+            text = (await locator.first.text_content() or "").strip() if await locator.count() else ""
+        reconnected = await tab.rv.wait_connected(budget) if connected_before else False
+        seen.append(
+            sw.TabUpdate(
+                tab.name, None if took_over is None else took_over - updated, text, connected_before, reconnected
+            )
+        )
+    rv_check.record(sw.judge_sw_update(seen, version, budget))
+
+
+@pytest.mark.check(c.SW_002)
+async def test_the_service_worker_never_answers_socket_requests(
+    rv_app: AppSession, rv_target: Target, rv_check: CheckRecord
+) -> None:
+    page = await rv_app.page("a", connect=False)
+    path = rv_target.profile.socket_path
+    responses: list[Response] = []
+    page.page.on("response", lambda response: responses.append(response) if path in response.url else None)
+    is_controlled = await controlled(page)
+    if is_controlled:
+        # A socket request from the page itself, as long-polling makes them: through the worker, if it takes it.
+        await page.page.evaluate(
+            "(path) => fetch(path + '?EIO=4&transport=polling&t=rv' + Date.now()).then(r => r.text(), () => '')",
+            path,
+        )
+    cached = await page.page.evaluate(
+        """async (path) => {
+            const found = [];
+            for (const name of await caches.keys()) {
+                for (const request of await (await caches.open(name)).keys()) {
+                    if (new URL(request.url).pathname.startsWith(path)) found.push(request.url);
+                }
+            }
+            return found;
+        }""",
+        path,
+    )
+    seen = sw.SocketRequests(
+        controlled=is_controlled,
+        requests=len(responses),
+        from_service_worker=[r.url for r in responses if r.from_service_worker],
+        cached=cached,
+    )
+    rv_check.record(sw.judge_sw_bypass(seen))
