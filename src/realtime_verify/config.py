@@ -222,6 +222,9 @@ class ConfigFilesSection(Section):
     # The folder that stands for /etc/nginx, so absolute includes are read from the repository,
     # never from the machine that runs the audit.
     nginx_root: str | None = None
+    # Other absolute folders the confs include, and the repository folder that holds each
+    # (Nginx Proxy Manager's /data/nginx, for example): {"/data/nginx" = "deploy/npm"}.
+    nginx_path_map: dict[str, str] = {}
     site_url: str | None = None  # the public site the env vars serve (default: base_url)
     allowed_hosts: list[str] = []  # other hosts the socket URL may use
 
@@ -372,6 +375,8 @@ def _resolve_files(files: dict[str, Any], target: dict[str, Any], folder: Path) 
     for key in ("nginx", "nginx_root"):
         if key in files:
             files[key] = resolve(files[key])
+    if isinstance(files.get("nginx_path_map"), dict):
+        files["nginx_path_map"] = {k: resolve(v) for k, v in files["nginx_path_map"].items()}
     if "ca_file" in target:
         target["ca_file"] = resolve(target["ca_file"])
 

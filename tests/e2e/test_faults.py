@@ -205,7 +205,11 @@ async def test_an_idle_connection_outlives_every_idle_timeout(
         limits["the edge's idle timeout"] = profile.budgets.edge_idle_timeout_s
     nginx = profile.budgets.nginx_read_timeout_s
     if nginx is None and profile.config_files.nginx:
-        found = socket_read_timeout(Path(profile.config_files.nginx), profile.socket_path)
+        found = socket_read_timeout(
+            Path(profile.config_files.nginx),
+            profile.socket_path,
+            nginx_root=Path(profile.config_files.nginx_root) if profile.config_files.nginx_root else None,
+        )
         nginx = found[0] if found else None
     if nginx is not None:
         limits["nginx's proxy_read_timeout"] = nginx

@@ -30,7 +30,11 @@ def test_ping_fits_edge_and_nginx_timeouts(rv_target: Target, rv_check: CheckRec
     profile = rv_target.profile
     nginx_read, where = profile.budgets.nginx_read_timeout_s, "budgets.nginx_read_timeout_s"
     if nginx_read is None and profile.config_files.nginx:
-        found = socket_read_timeout(Path(profile.config_files.nginx), profile.socket_path)
+        found = socket_read_timeout(
+            Path(profile.config_files.nginx),
+            profile.socket_path,
+            nginx_root=Path(profile.config_files.nginx_root) if profile.config_files.nginx_root else None,
+        )
         if found is not None:
             nginx_read, where = found
     handshake = rv_target.handshake

@@ -55,6 +55,7 @@ class AuditInputs:
             k8s=[Path(p) for p in files.k8s],
             nginx=Path(files.nginx) if files.nginx else None,
             nginx_root=Path(files.nginx_root) if files.nginx_root else None,
+            nginx_path_map={folder: Path(local) for folder, local in files.nginx_path_map.items()},
             site_url=files.site_url or profile.target.base_url,
             socket_url=profile.target.socket_url,
             cloudflare=zone_configured if cloudflare is None else cloudflare,
