@@ -3,7 +3,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: verify test setup unit e2e selftest lint format bench clean
+.PHONY: verify test setup unit e2e selftest lint format bench clean lock wheel install-test
+# `make lock`: every dependency re-resolved (within pyproject.toml's ranges) for any platform, hashed.
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --upgrade --quiet --custom-compile-command "make lock"
 
 ## verify: install what is missing, verify the embedded reference stack, write reports/
 verify: setup
@@ -15,9 +17,23 @@ test: setup lint
 	$(BIN)/python -m pytest tests/unit tests/reference_app tests/integration
 	$(BIN)/realtime-verify run --output reports/test-e2e
 	$(BIN)/python -m pytest tests/adapter tests/selftest
+	$(BIN)/python -m pytest tests/reporting tests/install
 
 setup:
 	@scripts/bootstrap
+
+## lock: update requirements-dev.lock (what `setup` installs) and requirements.lock (the tool alone)
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements-dev.lock
+	$(BIN)/uv pip compile pyproject.toml -c requirements-dev.lock $(LOCK_FLAGS) -o requirements.lock
+
+## wheel: the installable tool, suite and socket.io client included, in dist/
+wheel: setup
+	RV_REQUIRE_BROWSER_CLIENT=1 $(BIN)/python -m build --wheel --outdir dist .
+
+## install-test: build the wheel, install it in a fresh venv outside the repository, run the smoke profile
+install-test: setup
+	$(BIN)/python -m pytest tests/install/test_wheel.py
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit tests/reference_app
@@ -38,4 +54,4 @@ bench: setup
 	$(BIN)/python bench/latency.py $(ARGS)
 
 clean:
-	rm -rf reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf reports build dist .pytest_cache .mypy_cache .ruff_cache

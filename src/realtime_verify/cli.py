@@ -31,16 +31,22 @@ PYTEST_NO_TESTS = 5
 
 
 def find_suite() -> Path:
-    """The suite (tests/e2e of this repository), or $RV_SUITE."""
+    """The suite: $RV_SUITE, else the copy the wheel ships (`realtime_verify.suite`), else tests/e2e of a clone."""
+    import importlib.util
+
     override = os.environ.get("RV_SUITE")
     candidates = [Path(override)] if override else []
+    # The wheel maps tests/e2e to realtime_verify.suite (pyproject.toml); an editable install may too.
+    spec = importlib.util.find_spec("realtime_verify.suite")
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [Path(location) for location in spec.submodule_search_locations]
     candidates.append(Path(__file__).resolve().parents[2] / "tests" / "e2e")
     for candidate in candidates:
-        if candidate.is_dir():
+        if (candidate / "conftest.py").is_file():
             return candidate
     raise UsageError(
-        "cannot find the suite (tests/e2e): run realtime-verify from a clone of its repository"
-        " installed with `pip install -e .`, or set RV_SUITE to the suite's folder"
+        "cannot find the suite: this install of realtime-verify lacks realtime_verify/suite (reinstall the"
+        " wheel), or run it from a clone installed with `pip install -e .`, or set RV_SUITE to the suite's folder"
     )
 
 
@@ -106,6 +112,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
         inputs.nginx = Path(args.nginx)
     if args.nginx_root:
         inputs.nginx_root = Path(args.nginx_root)
+    for item in args.nginx_map:
+        folder, sep, local = item.partition("=")
+        if not sep or not folder.startswith("/"):
+            raise UsageError(
+                f"--nginx-map {item!r}: expected /ABSOLUTE/FOLDER=LOCAL/FOLDER, e.g. /data/nginx=deploy/npm"
+            )
+        inputs.nginx_path_map[folder] = Path(local)
     if args.site:
         inputs.site_url = args.site
     inputs.zone = args.zone
@@ -259,6 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--nginx-root",
         metavar="DIR",
         help="the folder that stands for /etc/nginx: absolute includes are read from it, never from this machine",
+    )
+    audit.add_argument(
+        "--nginx-map",
+        action="append",
+        default=[],
+        metavar="DIR=LOCAL",
+        help="another absolute folder the confs include, and the local folder that holds it (repeatable)",
     )
     audit.add_argument("--site", metavar="URL", help="the public site the env vars serve (judges scheme and host)")
     audit.add_argument(

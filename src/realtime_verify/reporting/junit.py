@@ -2,8 +2,11 @@
 
 Failed checks are <failure>, checks that could not run (or broke) are <error>, skipped checks are
 <skipped> with the reason, and a warning is a passed case carrying a `warning` property and the
-finding in <system-out>. A run that ended before its checks is one <error> case that says why, so
-a dashboard never shows an unusable target as green.
+finding in <system-out>, starting "WARNING:" (JUnit has no warning outcome; CI pages show the output).
+A run that ended before its checks is one <error> case that says why, so a dashboard never shows an
+unusable target as green. The suite's <properties> say what was verified (target, build, profile,
+faults, verdict); a failed case lists its artifacts as `[[ATTACHMENT|path]]` lines, which GitLab and
+Jenkins turn into links (paths relative to the folder of junit.xml).
 """
 
 from __future__ import annotations
@@ -18,6 +21,16 @@ from realtime_verify.reporting.summary import RunReport
 
 def junit_xml(report: RunReport) -> str:
     suite = ET.Element("testsuite", name=f"realtime-verify {report.run_profile}", timestamp=report.started)
+    about = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("target", report.target),
+        ("build", report.label),
+        ("profile", report.run_profile),
+        ("faults", ", ".join(report.faults)),
+        ("verdict", report.verdict),
+        ("run_id", report.run_id),
+    ):
+        ET.SubElement(about, "property", name=name, value=value)
     failures = errors = skipped = 0
     for result in report.checks:
         case = ET.SubElement(
@@ -31,6 +44,8 @@ def junit_xml(report: RunReport) -> str:
         if result.status is Status.FAILED:
             failures += 1
             ET.SubElement(case, "failure", message=_first(result), type="CheckFailure").text = text
+            if result.artifacts:
+                ET.SubElement(case, "system-out").text = "\n".join(f"[[ATTACHMENT|{p}]]" for p in result.artifacts)
         elif result.status in (Status.ERROR, Status.NOT_RUN):
             errors += 1
             ET.SubElement(case, "error", message=_first(result), type=result.status.value).text = text
@@ -40,12 +55,12 @@ def junit_xml(report: RunReport) -> str:
         elif result.status is Status.WARNING:
             properties = ET.SubElement(case, "properties")
             ET.SubElement(properties, "property", name="warning", value=_first(result))
-            ET.SubElement(case, "system-out").text = text
+            ET.SubElement(case, "system-out").text = "WARNING: " + text
     if report.error and not report.checks:
         errors += 1
         case = ET.SubElement(suite, "testcase", classname="realtime_verify.run", name="run", time="0")
         ET.SubElement(case, "error", message=report.error, type=report.verdict)
-    suite.set("tests", str(len(suite)))
+    suite.set("tests", str(len(suite.findall("testcase"))))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
     suite.set("skipped", str(skipped))
@@ -55,7 +70,7 @@ def junit_xml(report: RunReport) -> str:
 
 
 def write_junit(report: RunReport, path: Path) -> Path:
-    path.write_text(junit_xml(report))
+    path.write_text(junit_xml(report), encoding="utf-8")
     return path
 
 

@@ -1,10 +1,15 @@
 """A run's results as data (`RunReport`), and the files it becomes: summary.json, report.html,
 junit.xml and one line of history.jsonl. Every file renders the same `CheckResult`s, already redacted.
+
+summary.json follows `summary.schema.json` (beside this module, shipped in the wheel), version
+`SCHEMA_VERSION`: a change that removes or retypes a field raises the version. Artifact paths in it
+are relative to the folder summary.json is in, so the folder can move (a CI artifact) with its links.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -47,6 +52,7 @@ class RunReport:
     error: str | None = None  # why the run ended before its checks (unreachable, setup, usage)
     schema_version: int = SCHEMA_VERSION
     artifacts: list[str] = field(default_factory=list)
+    label: str = ""  # which build of the app was verified: a version, a commit (--label, a version endpoint)
 
     @classmethod
     def build(
@@ -65,6 +71,7 @@ class RunReport:
         values: dict[str, Any],
         exit_status: int,
         error: str | None = None,
+        label: str = "",
     ) -> RunReport:
         numbers = counts(results)
         verdict, exit_status = verdict_of(results, exit_status, error)
@@ -87,6 +94,7 @@ class RunReport:
             values=values,
             checks=sorted(results, key=lambda r: ORDER.index(r.status)),
             error=error,
+            label=label,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,6 +146,8 @@ def history_line(report: RunReport) -> dict[str, Any]:
         "finished": report.finished,
         "profile": report.run_profile,
         "target": report.target,
+        "embedded": report.embedded,
+        "label": report.label,
         "faults": report.faults,
         "verdict": report.verdict,
         "counts": report.counts,
@@ -151,18 +161,33 @@ def history_line(report: RunReport) -> dict[str, Any]:
     }
 
 
+def relative_artifacts(report: RunReport, output: Path) -> None:
+    """Make artifact paths relative to `output` (where summary.json and report.html are)."""
+
+    def relative(path: str) -> str:
+        try:
+            return Path(os.path.relpath(Path(path).resolve(), output.resolve())).as_posix()
+        except ValueError:  # another drive (Windows): an absolute path still finds it
+            return path
+
+    report.artifacts = [relative(p) for p in report.artifacts]
+    for check in report.checks:
+        check.artifacts = [relative(p) for p in check.artifacts]
+
+
 def write_reports(report: RunReport, output: Path) -> list[Path]:
     """summary.json, report.html and junit.xml (overwritten), history.jsonl (one line appended)."""
-    from realtime_verify.reporting.html import render_html
+    from realtime_verify.reporting.html import write_html
     from realtime_verify.reporting.junit import write_junit
 
     output.mkdir(parents=True, exist_ok=True)
+    relative_artifacts(report, output)
     summary = output / "summary.json"
-    summary.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    html = output / "report.html"
-    html.write_text(render_html(report))
+    summary.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # Rendered before this run's history line is appended: the trend adds it as "this run".
+    html = write_html(report, output)
     junit = write_junit(report, output / "junit.xml")
     history = output / "history.jsonl"
-    with history.open("a") as handle:
-        handle.write(json.dumps(history_line(report)) + "\n")
+    with history.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(history_line(report), ensure_ascii=False) + "\n")
     return [summary, html, junit, history]
