@@ -61,6 +61,8 @@ async def save_page_artifacts(
             if keep_trace:
                 trace = folder / "trace.zip"
                 await context.tracing.stop(path=str(trace))
+                # The page's own session cookies (set by its login) never passed through the suite.
+                redactor.add(*(cookie["value"] for cookie in await context.cookies() if cookie.get("value")))
                 redactor.zip(trace)
                 saved.append(trace)
             else:

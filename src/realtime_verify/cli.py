@@ -59,7 +59,13 @@ def cmd_run(arguments: list[str]) -> int:
         str(suite),
         "-p",
         "realtime_verify.plugin",
-        f"--rootdir={suite.parents[1]}",
+        # The run's configuration is this command's alone: no pytest.ini found above a team's venv,
+        # no cache written into site-packages.
+        "-c",
+        os.devnull,
+        f"--rootdir={suite}",
+        "-p",
+        "no:cacheprovider",
         "-o",
         "asyncio_mode=auto",
         "-o",
@@ -221,7 +227,7 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from realtime_verify.reporting.html import render_html
+    from realtime_verify.reporting.html import write_html
     from realtime_verify.reporting.summary import RunReport
 
     path = Path(args.summary)
@@ -229,8 +235,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         report = RunReport.from_dict(json.loads(path.read_text()))
     except (OSError, ValueError, TypeError, KeyError) as error:
         raise UsageError(f"cannot read {path} as a realtime-verify summary: {error}") from None
-    html = path.with_name("report.html")
-    html.write_text(render_html(report))
+    html = write_html(report, path.parent)
     print(f"{report.verdict}: {report.counts}; wrote {html}")
     return 0 if report.verdict == "PASSED" else EXIT_FAILED
 

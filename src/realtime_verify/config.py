@@ -48,6 +48,10 @@ class TargetSection(Section):
     resolve: dict[str, str] = {}  # like curl --resolve: name -> address
     ca_file: str | None = None  # a private CA to trust (staging)
     connect_timeout_s: Annotated[float, Field(ge=1, le=300)] = 8.0
+    # Which build is being verified, for the report: GET version_path, read version_field of its JSON
+    # (or its text). --label overrides it.
+    version_path: str = ""
+    version_field: str = "version"
 
     @field_validator("base_url", "socket_url")
     @classmethod

@@ -50,7 +50,7 @@ from realtime_verify.reporting.summary import RunReport, write_reports
 from realtime_verify.session import AppSession, RunMemory, slug
 from realtime_verify.stack import StackConfig
 from realtime_verify.stack.faults import resolve_faults
-from realtime_verify.target import Target, prepare_target
+from realtime_verify.target import Target, keep_embedded_config, prepare_target
 
 PROFILES = tuple(profile.value for profile in RunProfile)
 
@@ -67,6 +67,7 @@ class RunSettings:
     output: Path
     faults: tuple[str, ...]
     selected: set[Check] | None  # --check; None: every check of the run profile
+    label: str = ""  # --label: the build being verified
     started: float = field(default_factory=time.time)
 
 
@@ -117,6 +118,7 @@ class CheckRecord:
 SETTINGS = pytest.StashKey[RunSettings]()
 STATE = pytest.StashKey[RunState]()
 RECORD = pytest.StashKey[CheckRecord]()
+RESULT = pytest.StashKey[CheckResult]()
 FAILED = pytest.StashKey[bool]()
 
 
@@ -135,6 +137,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--video", default="off", choices=ARTIFACT_MODES, help="record videos (default: off)")
     group.addoption("--screenshot", default="only-on-failure", choices=SCREENSHOT_MODES, help="page screenshots")
     group.addoption("--output", default=None, help="where reports and artifacts go (default: reports)")
+    group.addoption(
+        "--label", default="", help="the build being verified, for the reports (default: target.version_path's answer)"
+    )
     group.addoption(
         "--check",
         action="append",
@@ -199,6 +204,7 @@ def _resolve_settings(config: pytest.Config) -> RunSettings:
         output=output,
         faults=faults,
         selected=selected,
+        label=config.getoption("label"),
     )
 
 
@@ -282,6 +288,8 @@ async def rv_target(rv_settings: RunSettings, rv_run: RunState) -> AsyncIterator
     except RealtimeVerifyError as error:
         abort_run(rv_run, error)
         raise  # unreachable: pytest.exit raised
+    if target.stack is not None:
+        target.profile = keep_embedded_config(target.profile, rv_settings.output / "embedded-config")
     rv_run.target = target
     rv_run.redactor.add(*target.extra_env.values(), *(u.password for u in target.provided_users.values()))
     rv_run.session_values["target_ready_s"] = round(time.monotonic() - started, 2)
@@ -400,9 +408,16 @@ def pytest_runtest_makereport(
         report.longrepr = item.config.stash[STATE].redactor.text(f"{check.id}: {error}")
     if report.failed:
         item.stash[FAILED] = True
-    if check is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
-        state = item.config.stash[STATE]
-        state.results.append(_result(item, check, report, error, state.redactor))
+    if check is None:
+        return report
+    state = item.config.stash[STATE]
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        result = _result(item, check, report, error, state.redactor)
+        state.results.append(result)
+        item.stash[RESULT] = result
+    elif report.when == "teardown" and RESULT in item.stash:
+        # Artifacts are saved when the check's pages close, after its result was recorded.
+        item.stash[RESULT].artifacts = list(item.stash.get(RECORD, CheckRecord()).artifacts)
     return report
 
 
@@ -449,7 +464,7 @@ def _result(
         findings=findings,
         checked=list(judgement.checked),
         metrics=metrics,
-        latency=[s.summary() for s in series],
+        latency=[{**s.summary(), "samples_ms": [round(v, 2) for v in s.samples_ms]} for s in series],
         timelines=list(judgement.timelines),
         duration_s=round(report.duration, 3),
         nodeid=report.nodeid,
@@ -516,4 +531,5 @@ def _build_report(state: RunState, settings: RunSettings, exitstatus: int) -> Ru
         values=state.session_values,
         exit_status=abort.exit_code if abort else exitstatus,
         error=None if abort is None else state.redactor.text(str(abort)),
+        label=settings.label or (target.app_version if target else ""),
     )

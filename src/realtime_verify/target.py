@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,7 @@ class Target:
     provided_users: dict[str, Credentials] = field(default_factory=dict)
     # Environment the target brings (the embedded zone's API token), secret like any token.
     extra_env: dict[str, str] = field(default_factory=dict)
+    app_version: str = ""  # the build being verified, when target.version_path says it
 
     @property
     def base_url(self) -> str:
@@ -228,18 +230,34 @@ async def prepare_target(profile: Profile, stack_config: StackConfig | None = No
             )
         # Reachability first: a dead target is the more useful thing to hear about.
         handshake = await preflight(profile, network)
-        return Target(profile, network, handshake, stack, users, extra_env)
+        target = Target(profile, network, handshake, stack, users, extra_env)
+        target.app_version = await _app_version(target)
+        return target
     except BaseException:
         if stack is not None:
             await stack.stop()
         raise
 
 
+async def _app_version(target: Target) -> str:
+    """The build the target says it runs (target.version_path); "" when it does not say."""
+    path = target.profile.target.version_path
+    if not path:
+        return ""
+    try:
+        async with target.api() as api:
+            answer = await api.request("GET", path)
+    except RealtimeVerifyError:
+        return ""
+    value = get_path(answer, target.profile.target.version_field) if isinstance(answer, dict) else answer
+    return str(value)[:80] if value not in (None, "") else ""
+
+
 def embedded_profile(profile: Profile, info: StackInfo) -> Profile:
     """The profile as the started embedded stack makes it: its URL, timers, files and zone."""
     timers = info.timers
     return profile.replace(
-        target={"base_url": info.base_url, "behind_cloudflare": True},
+        target={"base_url": info.base_url, "behind_cloudflare": True, "version_path": "/api/health"},
         budgets={
             "heartbeat_interval_s": timers.heartbeat_interval_ms / 1000,
             "missed_pongs": timers.missed_pong_limit,
@@ -255,6 +273,27 @@ def embedded_profile(profile: Profile, info: StackInfo) -> Profile:
         },
         cloudflare={"zone_id": info.cf_zone_id, "zone_name": info.cf_zone_name, "api_base_url": info.cf_api_url},
         faults={"allowed": ["client", "edge", "backend"]},
+    )
+
+
+def keep_embedded_config(profile: Profile, folder: Path) -> Profile:
+    """Copy the embedded stack's deployment files (its .env, ConfigMap, nginx conf) into the reports,
+    and audit those copies: findings then cite files that still exist after the stack is gone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = profile.config_files
+
+    def keep(value: str) -> str:
+        source = Path(value)
+        copy = folder / source.name
+        shutil.copyfile(source, copy)
+        return str(copy)
+
+    return profile.replace(
+        config_files={
+            "env": [keep(p) for p in files.env],
+            "k8s": [keep(p) for p in files.k8s],
+            "nginx": keep(files.nginx) if files.nginx else None,
+        }
     )
 
 

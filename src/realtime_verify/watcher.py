@@ -182,7 +182,14 @@ class Watcher:
 
     def refusal(self) -> str:
         """The server's own words when it refused the connection (its connect_error data)."""
-        return "; ".join(str(reason) for reason in self.connect_errors)
+        words = []
+        for reason in self.connect_errors:
+            if isinstance(reason, dict) and "message" in reason:
+                extra = {k: v for k, v in reason.items() if k != "message"}
+                words.append(str(reason["message"]) + (f" {extra}" if extra else ""))
+            else:
+                words.append(str(reason))
+        return "; ".join(words)
 
     def received(self, event: str, predicate: Predicate | None = None) -> list[ReceivedEvent]:
         return [e for e in self.events if e.name == event and (predicate is None or predicate(e.data))]

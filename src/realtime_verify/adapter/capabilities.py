@@ -56,7 +56,8 @@ class Capabilities:
 
     def describe(self) -> list[str]:
         """One line per capability, for the report header."""
-        return [f"{name}: {value}" for name, value in vars(self).items()]
+        shown = {True: "yes", False: "no"}
+        return [f"{name.replace('_', ' ')}: {shown.get(value, value)}" for name, value in vars(self).items()]
 
 
 @dataclass(frozen=True)

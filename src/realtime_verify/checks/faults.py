@@ -18,6 +18,19 @@ from realtime_verify.metrics import LatencySeries, percentile
 from realtime_verify.outcome import Judgement
 
 RECONNECT_FIX = c.FT_001.fix
+# The instrumentation's and the watcher's event names, as the report's timelines say them.
+TIMELINE_WORDS = {
+    "disconnect": "disconnected",
+    "ws-close": "socket closed",
+    "ws-created": "reconnecting (new socket)",
+    "ws-open": "socket up, no session yet",
+    "connect-error": "reconnecting (attempt refused)",
+    "connect": "reconnected",
+    "upgrade": "upgraded to websocket",
+    "badge gone": "badge shows disconnected",
+    "badge shown": "badge shows connected",
+    "sw-controllerchange": "new service worker in control",
+}
 
 
 @dataclass
@@ -52,14 +65,14 @@ class Recovery:
         return sum(1 for e in self.after_cut() if e["what"] in ("ws-created", "connect-error", "connect"))
 
     def timeline(self) -> dict[str, Any]:
-        """For the report: the client and its events, in ms since the cut."""
-        return {
-            "client": self.client,
-            "events": [
-                {"t_ms": round(e["t"] - self.cut_at, 1), "what": e["what"], "detail": str(e.get("detail") or "")}
-                for e in self.after_cut()
-            ],
-        }
+        """For the report: the client's story in words, in ms since the cut (t = 0)."""
+        events = [{"t_ms": 0.0, "what": "cut", "detail": ""}]
+        for event in self.after_cut():
+            what = TIMELINE_WORDS.get(event["what"], event["what"])
+            events.append(
+                {"t_ms": round(event["t"] - self.cut_at, 1), "what": what, "detail": str(event.get("detail") or "")}
+            )
+        return {"client": self.client, "events": events}
 
 
 def judge_recoveries(

@@ -15,6 +15,9 @@ _PATTERNS = [
     re.compile(r'("(?:token|password|access_token|api_token|secret)"\s*:\s*")[^"]*(")', re.IGNORECASE),
     re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE),
     re.compile(r"([?&](?:token|access_token|password)=)[^&\s\"']+", re.IGNORECASE),
+    # Cookie headers and cookie records (HAR and Playwright traces): every value is a credential.
+    re.compile(r'("name"\s*:\s*"(?:cookie|set-cookie|authorization)"\s*,\s*"value"\s*:\s*")[^"]*(")', re.IGNORECASE),
+    re.compile(r"((?:^|\n)(?:cookie|set-cookie|authorization):\s*)[^\r\n]+", re.IGNORECASE),
 ]
 
 
