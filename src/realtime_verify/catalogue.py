@@ -9,6 +9,7 @@ what the target provides and skips the check, with the reason, before it runs. A
 done a weaker way (no app heartbeat: measure Engine.IO's ping instead) does not need the stronger one.
 
 This module imports nothing from the rest of the harness: it is the vocabulary the other modules share.
+It is long because it is the list: one declaration per check, read top to bottom like the README's table.
 """
 
 from __future__ import annotations

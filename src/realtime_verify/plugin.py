@@ -13,6 +13,9 @@ Fixtures, from expensive (once per run) to cheap (per check):
 A test is a check when it carries `@pytest.mark.check(catalogue.X)`: the catalogue says which run
 profiles include it and what it needs; a check whose need the target lacks is skipped, with the
 reason, before it runs.
+
+This is the only module that imports pytest (a test holds the harness to it), so its options,
+fixtures and the hooks that turn pytest's reports into check results live here together.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ With the profile's defaults it is the reference app's contract (`data-testid` se
 direct chat, orders); an app shaped differently says so in the profile: a nickname or a login form
 with a cookie, room or broadcast chat, other event names and payload shapes, send with Enter, tasks
 instead of orders, no connection badge.
+
+One class on purpose: a team that subclasses it sees every operation it may override in one file.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ Grammar (the subset):
     value      := field | function "(" value ("," value)* ")" | string | number | bare
     op         := eq ne lt le gt ge contains matches wildcard "strict wildcard" == != < <= > >= ~
     set        := "{" (string | number | bare)* "}" | $list
+
+One module: a tokenizer, a recursive-descent parser and its three-valued evaluation belong together.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ while connections are open, to:
 - close connections idle for longer than its idle timeout (Cloudflare's is about 100 s);
 - forward without any Cloudflare header, as a DNS-only (grey-cloud) record would;
 - refuse WebSocket upgrades, as a zone with WebSockets off does.
+
+One module on purpose: a connection's life (TLS, HTTP through h11, the switch to raw bytes, the
+faults that cut it) reads best in one place.
 """
 
 from __future__ import annotations
