@@ -17,10 +17,12 @@ import asyncio
 import json
 import os
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 from realtime_verify.config import Profile
 from realtime_verify.errors import EXIT_FAILED, EXIT_USAGE, RealtimeVerifyError, UsageError
+from realtime_verify.reporting.redact import RedactingStream, shared_redactor
 from realtime_verify.stack import StackConfig, StackInfo, Timers
 from realtime_verify.stack.faults import FAULTS, resolve_faults
 from realtime_verify.stack.supervisor import run_until_stopped
@@ -311,7 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] == "run":
             # `run` is pytest underneath: its options are the plugin's, declared once (plugin.py).
-            return cmd_run(argv[1:])
+            # Everything it prints goes through the run's redactor, tracebacks included.
+            redactor = shared_redactor()
+            with (
+                redirect_stdout(RedactingStream(sys.stdout, redactor)),
+                redirect_stderr(RedactingStream(sys.stderr, redactor)),
+            ):
+                return cmd_run(argv[1:])
         args = build_parser().parse_args(argv)
         if args.command == "serve":
             return cmd_serve(args)

@@ -6,6 +6,7 @@
     ├── SetupError                      exit 2: this machine lacks something (browser, nginx, npm ci)
     ├── TargetUnreachable               exit 3: the target cannot be verified at all
     │   (kinds: unreachable, tls, challenged, not-socketio, http-error, stack)
+    ├── InternalError                   exit 70: a defect of realtime-verify itself (please report it)
     ├── WaitTimeout                     a wait expired: what it waited for, and what it saw instead
     ├── ConnectFailed                   a Socket.IO client could not connect (refused, or never answered)
     └── NotApplicable                   a check has nothing to judge on this target (it is skipped)
@@ -64,6 +65,12 @@ class TargetUnreachable(RealtimeVerifyError):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class InternalError(RealtimeVerifyError):
+    """A defect of realtime-verify itself (or of a custom adapter): never "a check failed"."""
+
+    exit_code = EXIT_INTERNAL
 
 
 class WaitTimeout(RealtimeVerifyError):

@@ -64,6 +64,7 @@ async def send_and_wait(
 
     Returns the delivery that never rendered (with its timestamps), or None when all did.
     """
+    started = time.time() * 1000
     await adapter.send_chat(sender, chat_text(marker))
     for receiver in receivers:
         try:
@@ -71,8 +72,13 @@ async def send_and_wait(
         except WaitTimeout:
             lost = (await deliveries(sender, [receiver], [marker]))[0]
             lost.sender_status = await adapter.status_text(sender)
+            lost.drops = await _drops_since(sender, started) + await _drops_since(receiver, started)
             return lost
     return None
+
+
+async def _drops_since(page: AppPage, t_ms: float) -> int:
+    return sum(1 for e in await page.rv.timeline() if e["what"] == "disconnect" and e["t"] >= t_ms - 1000)
 
 
 async def chat_round(

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import signal
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass, field
@@ -38,8 +41,11 @@ from realtime_verify.browser import find_chromium, launch_chromium
 from realtime_verify.catalogue import CATALOGUE, Check, RunProfile
 from realtime_verify.config import Profile, describe, parse_overrides, profile_from_target_option
 from realtime_verify.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     CheckFailure,
+    InternalError,
     NotApplicable,
     RealtimeVerifyError,
     TargetUnreachable,
@@ -48,7 +54,7 @@ from realtime_verify.errors import (
 from realtime_verify.metrics import Markers
 from realtime_verify.outcome import CheckResult, Judgement, Status
 from realtime_verify.reporting import format as fmt
-from realtime_verify.reporting.redact import Redactor
+from realtime_verify.reporting.redact import Redactor, shared_redactor
 from realtime_verify.reporting.summary import RunReport, write_reports
 from realtime_verify.session import AppSession, RunMemory, slug
 from realtime_verify.stack import StackConfig
@@ -88,6 +94,8 @@ class RunState:
     browser_version: str = ""
     checks: list[Check] = field(default_factory=list)  # the checks this run was asked to run
     abort: RealtimeVerifyError | None = None
+    interrupted_by: str = ""  # SIGINT or SIGTERM, when the run was cut short by one
+    collection_errors: list[str] = field(default_factory=list)
     session_values: dict[str, Any] = field(default_factory=dict)
     reports: list[Path] = field(default_factory=list)
 
@@ -170,9 +178,27 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = _resolve_settings(config)
     except UsageError as error:
-        pytest.exit(f"realtime-verify: {error}", returncode=EXIT_USAGE)
+        pytest.exit(shared_redactor().text(f"realtime-verify: {error}"), returncode=EXIT_USAGE)
+    redactor = shared_redactor()
+    redactor.add(*settings.profile.secret_values())
+    state = RunState(Markers(), redactor)
     config.stash[SETTINGS] = settings
-    config.stash[STATE] = RunState(Markers(), Redactor(settings.profile.secret_values()))
+    config.stash[STATE] = state
+    _interrupt_on_signals(state)
+
+
+def _interrupt_on_signals(state: RunState) -> None:
+    """SIGTERM (CI's cancel or timeout) and SIGINT end the run the same way: the reports are still
+    written, the checks that did not run say so, and the exit code says which signal (143, 130)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        state.interrupted_by = signal.Signals(signum).name
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, interrupt)
 
 
 def _resolve_settings(config: pytest.Config) -> RunSettings:
@@ -253,6 +279,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
     config.stash[STATE].checks = checks
+    if checks:
+        try:
+            prepare_output(settings.output)
+        except UsageError as error:
+            pytest.exit(f"realtime-verify: {error}", returncode=EXIT_USAGE)
+
+
+def prepare_output(output: Path) -> None:
+    """The reports folder, writable, holding only this run's artifacts (history.jsonl is kept)."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        probe = output / ".realtime-verify-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"--output {output} cannot be written ({error.strerror}): give a writable folder") from None
+    for stale in ("artifacts", "embedded-config"):
+        shutil.rmtree(output / stale, ignore_errors=True)
 
 
 # Fixtures ----------------------------------------------------------------------------------------
@@ -433,7 +477,10 @@ def _result(
     findings = list(judgement.findings)
     metrics = dict(judgement.metrics)
     series = list(judgement.series)
-    if report.skipped:
+    interrupted = item.config.stash[STATE].interrupted_by
+    if interrupted and not report.passed:
+        status, message = Status.NOT_RUN, f"interrupted ({interrupted}) while it ran"
+    elif report.skipped:
         status = Status.SKIPPED
         longrepr = report.longrepr
         message = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr or "")
@@ -482,7 +529,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None or settings is None or not (state.results or state.abort or state.checks):
         return
     judged = {result.check_id for result in state.results}
-    reason = f"the run ended first: {state.abort}" if state.abort else "the run ended before it"
+    if state.interrupted_by:
+        reason = f"the run was interrupted ({state.interrupted_by}) before this check ran"
+        exitstatus = EXIT_TERMINATED if state.interrupted_by == "SIGTERM" else EXIT_INTERRUPTED
+    elif state.abort:
+        reason = f"the run ended first: {state.abort}"
+    elif state.collection_errors:
+        state.abort = InternalError(
+            "the suite could not be collected (a defect of realtime-verify or of a custom adapter module): "
+            + state.collection_errors[0]
+        )
+        reason = "the suite could not be collected"
+    else:
+        reason = "the run ended before it"
     for check in state.checks:
         if check.id not in judged:
             state.results.append(CheckResult.of(check, Status.NOT_RUN, message=state.redactor.text(reason)))
@@ -490,6 +549,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.reports = write_reports(report, settings.output)
     state.session_values["verdict"] = report.verdict
     session.exitstatus = report.exit_status
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.failed:
+        text = str(report.longrepr or "").strip().splitlines()
+        first = next((line for line in reversed(text) if line.startswith("E ")), text[-1] if text else "")
+        _COLLECTION_ERRORS.append(f"{report.nodeid}: {first.removeprefix('E ').strip()}")
+
+
+_COLLECTION_ERRORS: list[str] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = session.config.stash.get(STATE, None)
+    if state is not None:
+        state.collection_errors += _COLLECTION_ERRORS
+        _COLLECTION_ERRORS.clear()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

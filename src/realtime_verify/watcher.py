@@ -143,6 +143,14 @@ class Watcher:
             raise ConnectFailed(
                 f"watcher {self.name} got no answer from {self.url} within {timeout_s + 5:g} s", refused=False
             ) from None
+        except (ValueError, KeyError, TypeError) as error:
+            # python-engineio could not read the answer: whatever serves the path does not speak Engine.IO.
+            await self._close_http()
+            raise ConnectFailed(
+                f"watcher {self.name}: {self.url} answered with something that is not Engine.IO"
+                f" ({type(error).__name__}: {error}); is socket.io served at target.socket_path?",
+                refused=False,
+            ) from None
         except BaseException:
             await self._close_http()
             raise

@@ -18,9 +18,6 @@ from realtime_verify.plugin import CheckRecord
 from realtime_verify.session import AppSession
 from realtime_verify.target import Target
 
-UPGRADE_TIMEOUT_S = 3.0
-
-
 @pytest.mark.check(c.RT_001)
 async def test_pages_end_on_websocket(
     rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_check: CheckRecord
@@ -29,7 +26,7 @@ async def test_pages_end_on_websocket(
     for role in ("a", "b"):
         page = await rv_app.page(role)
         # Bounded: a page that stays on polling is judged (and explained) when the wait ends.
-        await page.rv.wait_upgraded(profile.socket_path, UPGRADE_TIMEOUT_S)
+        await page.rv.wait_upgraded(profile.socket_path, profile.target.connect_timeout_s)
         found = rt.judge_websocket_transport(
             await page.rv.snapshot(),
             profile.expected_ws_url,

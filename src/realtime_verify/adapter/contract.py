@@ -191,7 +191,7 @@ class ContractAdapter(AppAdapter):
         try:
             locator = page.page.locator(selector)
         except PlaywrightError as error:
-            raise ConfigError(f"{section}.{key} = {selector!r} is not a valid selector: {_first_line(error)}") from None
+            raise _selector_error(section, key, selector, error) from None
         if has_text is not None:
             locator = locator.filter(has_text=has_text)
         try:
@@ -204,7 +204,7 @@ class ContractAdapter(AppAdapter):
                 f" CSS, text=..., role=...), or check that the page rendered ({await page.page.title()!r})"
             ) from None
         except PlaywrightError as error:
-            raise ConfigError(f"{section}.{key} = {selector!r} is not a valid selector: {_first_line(error)}") from None
+            raise _selector_error(section, key, selector, error) from None
         return locator.first
 
     async def wait_connected(self, page: AppPage, timeout_s: float) -> None:
@@ -409,6 +409,15 @@ class ContractAdapter(AppAdapter):
                 continue  # best effort: the data stays marked with the run id
             removed += int(answer.get("deleted", 0)) if isinstance(answer, dict) else 0
         return removed
+
+
+def _selector_error(section: str, key: str, selector: str, error: PlaywrightError) -> Exception:
+    """A selector Playwright cannot parse is the profile's fault; anything else (the page closed
+    under the check, the run being interrupted) is not, and is passed on as it is."""
+    text = _first_line(error)
+    if "selector" in text.lower() or "unexpected token" in text.lower():
+        return ConfigError(f"{section}.{key} = {selector!r} is not a valid selector: {text}")
+    return error
 
 
 def _first_line(error: BaseException) -> str:

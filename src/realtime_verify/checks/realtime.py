@@ -70,6 +70,12 @@ def diagnose_connection(snapshot: dict[str, Any], status_text: str, console: Seq
             f"{': ' + str(last.get('body'))[:120] if last.get('body') else ''}); its status says {status_text!r}"
         )
     opened = [s for s in sockets if s.get("opened")]
+    pending = [s for s in sockets if not s.get("opened") and not s.get("closed")]
+    if sockets and not opened and pending:
+        return (
+            f"the WebSocket handshake to {pending[-1]['url']} was still pending when the wait ended: the path is"
+            " slow (every request takes long), it does not refuse the upgrade"
+        )
     if sockets and not opened:
         s = sockets[-1]
         return (
@@ -155,6 +161,7 @@ class Delivery:
     received: float | None = None  # a frame carrying it reached the receiver
     rendered: float | None = None  # it appeared in the receiver's DOM
     sender_status: str = ""  # what the sender page said of its connection, when it was lost
+    drops: int = 0  # how often the sender's or receiver's connection dropped while it was on its way
 
     @property
     def lost(self) -> bool:
@@ -174,7 +181,13 @@ class ChatRound:
 
 def explain_lost(delivery: Delivery) -> CheckFailure:
     """Which hop lost a message, and the fix."""
-    if delivery.sent is None:
+    if delivery.drops:
+        why = (
+            f"the connection dropped {delivery.drops} time(s) while it was on its way (between"
+            f" {delivery.sender} and {delivery.receiver}): messages sent while a socket is down are lost"
+        )
+        fix = "find what cuts the sockets (see the fault checks and the socket frame logs); resync after reconnecting"
+    elif delivery.sent is None:
         why = f"{delivery.sender} never sent it on its socket (its status: {delivery.sender_status!r})"
         fix = "check the page's send path (ui.chat_input, ui.chat_send or ui.send_key) and its connection"
     elif delivery.received is None:

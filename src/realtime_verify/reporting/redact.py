@@ -8,6 +8,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, TextIO
 
 REDACTED = "[REDACTED]"
 # Shapes that carry credentials whatever their value: JSON fields, bearer headers, query tokens.
@@ -19,6 +20,12 @@ _PATTERNS = [
     re.compile(r'("name"\s*:\s*"(?:cookie|set-cookie|authorization)"\s*,\s*"value"\s*:\s*")[^"]*(")', re.IGNORECASE),
     re.compile(r"((?:^|\n)(?:cookie|set-cookie|authorization):\s*)[^\r\n]+", re.IGNORECASE),
 ]
+
+
+def shared_redactor() -> Redactor:
+    """The run's one redactor: the CLI filters stdout and stderr through it, the plugin writes every
+    report through it, and both add the secrets they learn (passwords, tokens, cookies) to it."""
+    return _SHARED
 
 
 class Redactor:
@@ -62,3 +69,21 @@ class Redactor:
         for secret in self.secrets:
             data = data.replace(secret.encode(), REDACTED.encode())
         return data
+
+
+class RedactingStream:
+    """A text stream (stdout, stderr) whose every write goes through the redactor first."""
+
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
+        self._stream = stream
+        self._redactor = redactor
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._redactor.text(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding...
+        return getattr(self._stream, name)
+
+
+_SHARED = Redactor()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import sys
 from types import TracebackType
@@ -57,6 +58,9 @@ class EmbeddedStack:
         await self.stop()
 
     async def start(self) -> StackInfo:
+        from realtime_verify.stack.supervisor import sweep_orphans
+
+        sweep_orphans()  # what an earlier run killed with SIGKILL left behind
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -133,6 +137,9 @@ class EmbeddedStack:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
+        # A supervisor that died hard left its folder: the one who survives removes it.
+        if self._info is not None:
+            shutil.rmtree(self._info.workdir, ignore_errors=True)
 
     # Control API ---------------------------------------------------------------------------------
 

@@ -42,6 +42,35 @@ logger = logging.getLogger("realtime_verify.supervisor")
 
 READY_TIMEOUT_S = 20.0
 USERS = ("alice", "bob", "carol")
+OWNER_FILE = "owner.pid"
+WORKDIR_PREFIX = "realtime-verify-"
+
+
+def sweep_orphans(min_age_s: float = 60.0) -> list[Path]:
+    """Remove the temp folders of stacks whose supervisor died without cleaning up (SIGKILL)."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            if time.time() - folder.stat().st_mtime < min_age_s:
+                continue  # a stack that is starting right now
+            pid = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _alive(pid):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def reference_app_dir() -> Path:
@@ -58,7 +87,7 @@ class Supervisor:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.settings: LayerSettings = build_settings(config.faults, config.timers)
-        self.workdir = Path(tempfile.mkdtemp(prefix="realtime-verify-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
         self.app: Child | None = None
         self.proxy: NginxProxy | None = None
         self.edge: EdgeEmulator | None = None
@@ -94,8 +123,10 @@ class Supervisor:
     async def _start(self) -> StackInfo:
         started = time.monotonic()
         config, settings = self.config, self.settings
-        # nginx workers run as an unprivileged user when we are root: let them reach the prefix.
-        self.workdir.chmod(0o755)
+        # Private: it holds the app's database, the CA key and the test accounts (nginx's workers run
+        # as root when we are, see stack.nginx). The owner file lets a later run sweep it if we die.
+        self.workdir.chmod(0o700)
+        (self.workdir / OWNER_FILE).write_text(str(os.getpid()))
         ca = trustme.CA()
         cert = ca.issue_cert(config.hostname)
         ca_file = self.workdir / "ca.pem"
