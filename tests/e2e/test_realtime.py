@@ -18,6 +18,7 @@ from realtime_verify.plugin import CheckRecord
 from realtime_verify.session import AppSession
 from realtime_verify.target import Target
 
+
 @pytest.mark.check(c.RT_001)
 async def test_pages_end_on_websocket(
     rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_check: CheckRecord

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,20 +118,40 @@ async def login(http: aiohttp.ClientSession, app: RefApp, user: str) -> tuple[st
 
 
 class Client:
-    """A python-socketio client that keeps every event it receives."""
+    """A python-socketio client that keeps every event it receives, with bounded waits on them."""
 
     def __init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
         self.events: list[tuple[str, Any]] = []
         self.connect_errors: list[Any] = []
+        self._changed = asyncio.Condition()
         self.sio.on("*", self._on_event)
         self.sio.on("connect_error", self.connect_errors.append)
 
     async def _on_event(self, event: str, data: Any = None) -> None:
         self.events.append((event, data))
+        async with self._changed:
+            self._changed.notify_all()
 
     def received(self, event: str) -> list[Any]:
         return [data for name, data in self.events if name == event]
+
+    async def wait_for(
+        self, event: str, match: Callable[[Any], bool] = lambda _: True, what: str = "", timeout_s: float = 3.0
+    ) -> Any:
+        """The first `event` whose payload matches; on timeout, say what came instead."""
+
+        def found() -> Any:
+            return next((data for data in self.received(event) if match(data)), None)
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: found() is not None), timeout_s)
+            except TimeoutError:
+                raise AssertionError(
+                    f"no {event!r} {what} within {timeout_s} s; received {[name for name, _ in self.events]}"
+                ) from None
+        return found()
 
 
 @pytest_asyncio.fixture
@@ -143,11 +164,14 @@ async def clients() -> AsyncIterator[Any]:
         token: str | None,
         transports: list[str] | None = None,
         client: Client | None = None,
+        path: str = "socket.io",
     ) -> Client:
         client = client or Client()
         made.append(client)
         auth = {"token": token} if token is not None else None
-        await client.sio.connect(app.url, auth=auth, transports=transports or ["websocket"], wait_timeout=5)
+        await client.sio.connect(
+            app.url, auth=auth, transports=transports or ["websocket"], socketio_path=path, wait_timeout=5
+        )
         return client
 
     yield connect

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ def fake_server() -> Iterator[object]:
         process.wait(5)
 
 
-def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, float, dict[str, object]]:
+def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, float, dict[str, Any]]:
     output = tmp_path / "reports"
     start = time.monotonic()
     done = subprocess.run(
@@ -90,6 +91,9 @@ def test_an_unusable_target_ends_the_run_with_exit_3_within_10_s(
     assert "Traceback" not in output
     assert summary["verdict"] == "UNREACHABLE"
     assert line in str(summary["error"])
+    checks = summary["checks"]
+    assert checks, "the report lists the checks the run could not make"
+    assert {check["status"] for check in checks} == {"not run"}
 
 
 def test_missing_or_wrong_accounts_are_a_usage_error(tmp_path: Path) -> None:
@@ -121,7 +125,7 @@ def test_missing_or_wrong_accounts_are_a_usage_error(tmp_path: Path) -> None:
         ("[budgets]\nchat_p95_ms = 'fast'", "budgets.chat_p95_ms must be a number, got 'fast'"),
         (
             "[target]\nbase_url = 'ftp://x.example'",
-            "target.base_url must be an absolute http:// or https:// URL",
+            "target.base_url: must be an absolute http:// or https:// URL",
         ),
     ],
 )

@@ -1,12 +1,12 @@
-"""The suite against every fault of the reference app: the right checks must fail, and only those.
+"""The suite against every fault of the embedded stack: the right checks must fail, and only those.
 
-Each case runs the real command, `realtime-verify run --fault NAME`, against its own embedded stack
-and reads the summary.json it writes.
+Each case runs the real command, `python -m realtime_verify.cli run --fault NAME`, against its own
+embedded stack and reads the summary.json it writes. What each fault must break comes from the fault
+catalogue (`realtime_verify.stack.faults`), the checks from the check catalogue.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import subprocess
 import sys
@@ -15,95 +15,122 @@ from typing import Any
 
 import pytest
 
-from realtime_verify.faults import FAULTS, Fault
+from realtime_verify import catalogue as c
+from realtime_verify.catalogue import CATALOGUE, Check, RunProfile
+from realtime_verify.stack.faults import FAULTS, Fault
 
-E2E = Path(__file__).resolve().parents[1] / "e2e"
+ROOT = Path(__file__).resolve().parents[2]
 CHECKED = [fault for fault in FAULTS.values() if fault.breaks or fault.warns]
+RUN_TIMEOUT_S = 600
 
-# For each fault, the check whose message must name the cause, and words it must contain.
-CAUSE = {
-    "nginx-no-upgrade": ("RT-001", "long-polling"),
-    "nginx-http-1.0": ("NGX-002", "proxy_http_version"),
-    "env-sources-disagree": ("ENV-003", "differs between sources"),
-    "nginx-short-read-timeout": ("HS-002", "proxy_read_timeout"),
-    "nginx-host-without-port": ("HS-001", "Origin"),
-    "insecure-socket-url": ("RT-001", "insecure"),
-    "websockets-disabled": ("RT-001", "NEXT_PUBLIC_ENABLE_WEBSOCKETS"),
-    "socket-path-mismatch": ("RT-001", "/ws"),
-    "ping-above-edge-timeout": ("HS-002", "idle timeout"),
-    "edge-challenge-socket": ("HS-004", "challenged"),
-    "edge-cache-socket": ("HS-005", "cache"),
-    "edge-dns-only": ("HS-006", "cf-ray"),
-    "edge-websockets-off": ("CF-001", "WebSockets are 'off'"),
-    "zone-bic-on-socket": ("CF-003", "Browser Integrity Check is on"),
-    "zone-bot-fight-mode": ("CF-004", "Bot Fight Mode is on"),
-    "zone-argo-on": ("CF-006", "Argo Smart Routing is on"),
-    "no-broadcast": ("RT-002", "never received"),
-    "chat-leaks-to-all": ("RT-003", "user c"),
-    "no-pong": ("RT-005", "health:pong"),
-    "sender-spoofable": ("RT-006", "sender_id"),
-    "no-socket-auth": ("HS-007", "was accepted"),
+# For each fault, the check whose message must name the cause, and words that message must contain.
+CAUSE: dict[str, tuple[Check, str]] = {
+    "nginx-no-upgrade": (c.RT_001, "long-polling"),
+    "nginx-http-1.0": (c.NGX_002, "proxy_http_version"),
+    "env-sources-disagree": (c.ENV_003, "differs between sources"),
+    "nginx-short-read-timeout": (c.HS_002, "proxy_read_timeout"),
+    "nginx-host-without-port": (c.HS_001, "Origin"),
+    "insecure-socket-url": (c.RT_001, "insecure"),
+    "websockets-disabled": (c.RT_001, "NEXT_PUBLIC_ENABLE_WEBSOCKETS"),
+    "socket-path-mismatch": (c.RT_001, "/ws"),
+    "ping-above-edge-timeout": (c.HS_002, "idle timeout"),
+    "edge-challenge-socket": (c.HS_004, "challenged"),
+    "edge-cache-socket": (c.HS_005, "cache"),
+    "edge-dns-only": (c.HS_006, "cf-ray"),
+    "edge-websockets-off": (c.CF_001, "WebSockets are 'off'"),
+    "zone-bic-on-socket": (c.CF_003, "Browser Integrity Check is on"),
+    "zone-bot-fight-mode": (c.CF_004, "Bot Fight Mode is on"),
+    "zone-argo-on": (c.CF_006, "Argo Smart Routing is on"),
+    "no-broadcast": (c.RT_002, "never received"),
+    "chat-leaks-to-all": (c.RT_003, "user c"),
+    "no-pong": (c.RT_005, "health:pong"),
+    "sender-spoofable": (c.RT_006, "claiming sender"),
+    "no-socket-auth": (c.HS_007, "was accepted"),
 }
 
+# A check no running stack can fail on its own, proven instead by a broken deployment file
+# (tests/unit/test_audit_nginx.py runs it): with no location proxying the socket path nothing
+# connects, and the preflight rightly ends the run before any check.
+PROVEN_BY_FIXTURE = {c.NGX_001: "tests/fixtures/nginx/no-socket-proxy.conf"}
+# Checks no fault proves yet: a gap, each with its own strict xfail below that passes once it is closed.
+UNPROVEN = {c.FT_005}
 
-def run_suite(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    output = tmp_path / "reports"
+
+def run_profile(fault: Fault) -> list[str]:
+    """The default (signoff) profile, unless the fault must fail a check only the nightly one runs."""
+    checks = (*fault.breaks, *fault.warns)
+    return [] if all(RunProfile.SIGNOFF in check.profiles for check in checks) else ["--profile", "nightly"]
+
+
+def run_suite(output: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     command = [sys.executable, "-m", "realtime_verify.cli", "run", "--output", str(output), *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
     summary_path = output / "summary.json"
     assert summary_path.exists(), f"no summary.json; output:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
-    return done.returncode, json.loads(summary_path.read_text()), done.stdout
+    return done.returncode, json.loads(summary_path.read_text()), done.stdout + done.stderr
 
 
-# A check no running stack can fail on its own, proven instead by a broken deployment file
-# (tests/unit/test_audit_nginx.py runs it): with no location proxying /socket.io/ nothing connects,
-# and the preflight rightly ends the run before any check.
-PROVEN_BY_FIXTURE = {"NGX-001": "tests/fixtures/nginx/no-socket-proxy.conf"}
+@pytest.fixture(scope="module")
+def suite_checks(tmp_path_factory: pytest.TempPathFactory) -> set[Check]:
+    """The catalogue checks the suite implements: what the real command collects for the nightly profile."""
+    code, summary, output = run_suite(tmp_path_factory.mktemp("collect"), "--profile", "nightly", "--collect-only")
+    assert code == 0, output
+    return {CATALOGUE[check["check_id"]] for check in summary["checks"]}
 
 
-def suite_check_ids() -> set[str]:
-    """Every check ID the suite declares, from the check markers of tests/e2e (parametrized too)."""
-    ids = set()
-    sys.path.insert(0, str(E2E.parent.parent))
-    for path in E2E.glob("test_*.py"):
-        module = __import__(f"tests.e2e.{path.stem}", fromlist=["*"])
-        for _, function in inspect.getmembers(module, inspect.isfunction):
-            marks = list(getattr(function, "pytestmark", []))
-            for mark in marks:
-                if mark.name == "parametrize":
-                    marks += [m for param in mark.args[1] for m in getattr(param, "marks", ())]
-            ids.update(mark.args[0] for mark in marks if mark.name == "check")
-    return ids
+def test_the_suite_implements_every_check_of_the_catalogue(suite_checks: set[Check]) -> None:
+    missing = sorted(check.id for check in set(CATALOGUE) - suite_checks)
+    assert not missing, f"the catalogue declares checks the nightly run does not collect: {missing}"
 
 
-def test_every_check_is_proven_by_a_fault() -> None:
-    proven = {check for fault in FAULTS.values() for check in (*fault.breaks, *fault.warns)}
-    unproven = suite_check_ids() - proven - set(PROVEN_BY_FIXTURE)
-    assert not unproven, f"checks no fault makes fail: {sorted(unproven)}"
+def proven_by_faults() -> set[Check]:
+    return {check for fault in FAULTS.values() for check in (*fault.breaks, *fault.warns)}
+
+
+def test_every_check_of_the_suite_is_proven_by_a_fault(suite_checks: set[Check]) -> None:
+    unproven = sorted(check.id for check in suite_checks - proven_by_faults() - set(PROVEN_BY_FIXTURE) - UNPROVEN)
+    assert not unproven, f"checks no fault makes fail: {unproven}"
     for path in PROVEN_BY_FIXTURE.values():
-        assert (E2E.parents[1] / path).is_file()
+        assert (ROOT / path).is_file(), path
+
+
+@pytest.mark.xfail(strict=True, reason="bug: no fault of the embedded stack makes FT-005 (the reconnect storm) fail")
+def test_the_reconnect_storm_is_proven_by_a_fault() -> None:
+    assert c.FT_005 in proven_by_faults()
 
 
 def test_every_fault_with_checks_names_its_cause() -> None:
     assert set(CAUSE) == {fault.name for fault in CHECKED}
+    for name, (check, _) in CAUSE.items():
+        fault = FAULTS[name]
+        assert check in (*fault.breaks, *fault.warns), f"{name}: {check} is not a check it breaks"
 
 
 @pytest.mark.parametrize("fault", CHECKED, ids=lambda fault: fault.name)
 def test_fault_fails_exactly_its_checks(fault: Fault, tmp_path: Path) -> None:
-    code, summary, stdout = run_suite(tmp_path, "--fault", fault.name)
-    statuses = {check["check_id"]: check for check in summary["checks"]}
-    failed = {check_id for check_id, check in statuses.items() if check["status"] == "failed"}
-    context = f"fault {fault.name}: failed {sorted(failed)}\n{stdout[-4000:]}"
-    for check_id in fault.warns:
-        assert statuses[check_id]["status"] == "warning", context
-    assert code == (1 if fault.breaks else 0), context
-    assert set(fault.breaks) <= failed, (
-        f"these checks should have failed: {sorted(set(fault.breaks) - failed)}; {context}"
-    )
-    unexpected = failed - set(fault.breaks) - set(fault.may_break)
+    code, summary, output = run_suite(tmp_path / "reports", "--fault", fault.name, *run_profile(fault))
+    results = {check["check_id"]: check for check in summary["checks"]}
+    by_status: dict[str, set[str]] = {}
+    for check_id, check in results.items():
+        by_status.setdefault(check["status"], set()).add(check_id)
+    failed = by_status.get("failed", set())
+    context = f"fault {fault.name}: {dict(sorted(by_status.items()))}\n{output[-4000:]}"
+
+    assert not by_status.get("error"), f"the harness itself broke: {context}"
+    assert not by_status.get("not run"), f"the run ended early: {context}"
+    breaks = {check.id for check in fault.breaks}
+    assert breaks <= set(results), f"checks that should have run: {sorted(breaks - set(results))}; {context}"
+    assert breaks <= failed, f"these checks should have failed: {sorted(breaks - failed)}; {context}"
+    unexpected = failed - breaks - {check.id for check in fault.may_break}
     assert not unexpected, f"these checks should have passed: {sorted(unexpected)}; {context}"
-    check_id, words = CAUSE[fault.name]
-    message = statuses[check_id]["message"]
-    assert words.lower() in message.lower(), f"{check_id} should name the cause ({words!r}): {message}"
+    for check in fault.warns:
+        assert results[check.id]["status"] == "warning", context
+    warned = by_status.get("warning", set()) - {check.id for check in fault.warns}
+    assert not warned, f"unexpected warnings: {sorted(warned)}; {context}"
+
+    check, words = CAUSE[fault.name]
+    message = results[check.id]["message"]
+    assert words.lower() in message.lower(), f"{check} should name the cause ({words!r}): {message}"
+    assert code == (1 if fault.breaks else 0), context
     assert summary["verdict"] == ("FAILED" if fault.breaks else "PASSED")
     assert summary["faults"] == [fault.name]

@@ -16,15 +16,22 @@ def test_percentile_interpolates_between_ranks() -> None:
 
 
 def test_p95_over_budget_fails_with_the_numbers() -> None:
-    series = LatencySeries("chat A→B", [5.0] * 18 + [400.0, 500.0])
-    series.check_p95("RT-002", 500, "fix")
+    series = LatencySeries("chat A→B", [5.0] * 18 + [400.0, 500.0], budget_ms=100)
+    series.check_p95(500, "fix")
     with pytest.raises(CheckFailure) as raised:
-        series.check_p95("RT-002", 100, "find the slow hop")
+        series.check_p95(100, "find the slow hop")
     failure = raised.value
-    assert failure.check_id == "RT-002"
-    assert "p95 405.0 ms is over the budget of 100 ms" in failure.message
+    assert failure.message == "chat A→B: p95 405.0 ms is over the budget of 100 ms (p50 5.0 ms, max 500.0 ms, n=20)"
     assert failure.metrics["n"] == 20
     assert failure.fix == "find the slow hop"
+    assert failure.series == [series], "the samples reach the report even though the check failed"
+    assert str(failure).endswith("\n  fix: find the slow hop")
+
+
+def test_no_samples_is_a_failure_not_a_pass() -> None:
+    with pytest.raises(CheckFailure, match="chat B→A: no samples were measured"):
+        LatencySeries("chat B→A").check_p95(100, "fix")
+    assert LatencySeries("chat B→A", budget_ms=100).summary() == {"segment": "chat B→A", "n": 0, "budget_ms": 100}
 
 
 def test_a_marker_is_matched_exactly() -> None:
