@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: verify test setup unit e2e selftest lint format bench clean lock wheel install-test
+.PHONY: verify test setup unit e2e selftest selftest-nightly repeat lint format bench clean lock wheel install-test
 # `make lock`: every dependency re-resolved (within pyproject.toml's ranges) for any platform, hashed.
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --upgrade --quiet --custom-compile-command "make lock"
 
@@ -21,6 +21,14 @@ test: setup lint
 
 setup:
 	@scripts/bootstrap
+
+## repeat: signoff 20 times against the healthy stack, the other core busy; lists every failure (~30 min)
+repeat: setup
+	$(BIN)/python scripts/repeat_runs.py --runs $(or $(RUNS),20) --max-minutes 90 $(ARGS)
+
+## selftest-nightly: every fault against the nightly profile with production timers (hours, not in `make test`)
+selftest-nightly: setup
+	RV_SELFTEST_RUN_ARGS="--profile nightly --production-timers" $(BIN)/python -m pytest tests/selftest/test_faults.py
 
 ## lock: update requirements-dev.lock (what `setup` installs) and requirements.lock (the tool alone)
 lock: setup
@@ -42,8 +50,8 @@ selftest: setup
 	$(BIN)/python -m pytest tests/selftest
 
 lint: setup
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples scripts
+	$(BIN)/ruff format --check src tests bench examples scripts
 	$(BIN)/mypy
 
 format: setup

@@ -57,7 +57,7 @@ from realtime_verify.reporting import format as fmt
 from realtime_verify.reporting.redact import Redactor, shared_redactor
 from realtime_verify.reporting.summary import RunReport, write_reports
 from realtime_verify.session import AppSession, RunMemory, slug
-from realtime_verify.stack import StackConfig
+from realtime_verify.stack import StackConfig, Timers
 from realtime_verify.stack.faults import resolve_faults
 from realtime_verify.target import Target, keep_embedded_config, prepare_target
 
@@ -77,6 +77,7 @@ class RunSettings:
     faults: tuple[str, ...]
     selected: set[Check] | None  # --check; None: every check of the run profile
     label: str = ""  # --label: the build being verified
+    production_timers: bool = False
     started: float = field(default_factory=time.time)
 
 
@@ -163,6 +164,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fault", action="append", default=[], metavar="NAME", help="switch on an embedded stack fault (repeatable)"
     )
     group.addoption(
+        "--production-timers",
+        action="store_true",
+        default=False,
+        help="the embedded stack with production timers (ping 25+20 s, heartbeat 30 s...): minutes per fault check",
+    )
+    group.addoption(
         "--set",
         action="append",
         default=[],
@@ -207,6 +214,8 @@ def _resolve_settings(config: pytest.Config) -> RunSettings:
     faults = tuple(config.getoption("fault"))
     if faults and not profile.embedded:
         raise UsageError("--fault switches faults of the embedded reference stack; it cannot apply to a --target")
+    if config.getoption("production_timers") and not profile.embedded:
+        raise UsageError("--production-timers sets the embedded stack's timers; a --target has its own")
     resolve_faults(faults)
     wanted = config.getoption("rv_checks")
     try:
@@ -234,6 +243,7 @@ def _resolve_settings(config: pytest.Config) -> RunSettings:
         faults=faults,
         selected=selected,
         label=config.getoption("label"),
+        production_timers=config.getoption("production_timers"),
     )
 
 
@@ -331,7 +341,8 @@ async def rv_target(rv_settings: RunSettings, rv_run: RunState) -> AsyncIterator
     """The target, ready to verify (the embedded stack is started here when no target is given)."""
     started = time.monotonic()
     try:
-        target = await prepare_target(rv_settings.profile, StackConfig(faults=rv_settings.faults))
+        timers = Timers.production() if rv_settings.production_timers else Timers.compressed()
+        target = await prepare_target(rv_settings.profile, StackConfig(faults=rv_settings.faults, timers=timers))
     except RealtimeVerifyError as error:
         abort_run(rv_run, error)
         raise  # unreachable: pytest.exit raised
