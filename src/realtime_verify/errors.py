@@ -102,6 +102,7 @@ class CheckFailure(AssertionError):
         findings: Sequence[Finding] = (),
         metrics: dict[str, Any] | None = None,
         series: Sequence[LatencySeries] = (),
+        timelines: Sequence[dict[str, Any]] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -109,6 +110,7 @@ class CheckFailure(AssertionError):
         self.findings = list(findings)
         self.metrics = dict(metrics or {})
         self.series = list(series)  # latency measured before the check failed, still worth showing
+        self.timelines = list(timelines)  # what each client went through, for a failed fault check
 
     def __str__(self) -> str:
         return f"{self.message}\n  fix: {self.fix}" if self.fix else self.message

@@ -488,6 +488,7 @@ def _result(
     findings = list(judgement.findings)
     metrics = dict(judgement.metrics)
     series = list(judgement.series)
+    timelines = list(judgement.timelines)
     interrupted = item.config.stash[STATE].interrupted_by
     if interrupted and not report.passed:
         status, message = Status.NOT_RUN, f"interrupted ({interrupted}) while it ran"
@@ -502,6 +503,7 @@ def _result(
         findings = [*error.findings, *findings]
         metrics.update(error.metrics)
         series = series or list(error.series)
+        timelines = timelines or list(error.timelines)
     elif isinstance(error, UsageError | TargetUnreachable):
         status, message = Status.NOT_RUN, str(error)
     elif isinstance(error, RealtimeVerifyError | AssertionError):
@@ -526,7 +528,7 @@ def _result(
         checked=list(judgement.checked),
         metrics=metrics,
         latency=[{**s.summary(), "samples_ms": [round(v, 2) for v in s.samples_ms]} for s in series],
-        timelines=list(judgement.timelines),
+        timelines=timelines,
         duration_s=round(report.duration, 3),
         nodeid=report.nodeid,
         artifacts=list(record.artifacts),

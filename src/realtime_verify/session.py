@@ -110,6 +110,7 @@ class AppSession:
         name: str | None = None,
         reconnect: bool = False,
         network: NetworkOptions | None = None,
+        base_url: str | None = None,
     ) -> Watcher:
         """A python-socketio client; logged in as user `role` unless `login` says otherwise."""
         user = self.adapter.user(role) if role is not None else None
@@ -118,7 +119,7 @@ class AppSession:
         profile = self.target.profile
         watcher = Watcher(
             name or (f"{role}" if role else "anonymous"),
-            profile.socket_base,
+            base_url or profile.socket_base,
             profile.socket_path,
             network or self.target.network,
             auth=login.auth,

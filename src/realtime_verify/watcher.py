@@ -110,7 +110,9 @@ class Watcher:
                 self.client.connect(
                     self.url,
                     auth=self.auth,
-                    headers=self.headers,
+                    # A fresh dict on every (re)connect: python-engineio deletes the Cookie header
+                    # from the dict it is given, so a reconnect would go without the session.
+                    headers=self._fresh_headers,
                     transports=self.transports,
                     socketio_path=self.socketio_path,
                     wait_timeout=timeout_s,
@@ -154,6 +156,9 @@ class Watcher:
         except BaseException:
             await self._close_http()
             raise
+
+    def _fresh_headers(self) -> dict[str, str]:
+        return dict(self.headers)
 
     @property
     def transport(self) -> str:

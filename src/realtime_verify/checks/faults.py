@@ -80,6 +80,16 @@ def judge_recoveries(
 ) -> Judgement:
     """Every client noticed the cut, reconnected within budget, and (unless told not to) ended on websocket."""
     judgement = Judgement(timelines=[r.timeline() for r in recoveries], metrics={"fault": how})
+    try:
+        return _judge_recoveries(judgement, recoveries, budget_s, require_websocket)
+    except CheckFailure as failure:
+        failure.timelines = judgement.timelines
+        raise
+
+
+def _judge_recoveries(
+    judgement: Judgement, recoveries: Sequence[Recovery], budget_s: float, require_websocket: bool
+) -> Judgement:
     times = LatencySeries("reconnect after the cut", budget_ms=budget_s * 1000)
     for recovery in recoveries:
         if not recovery.reconnected or recovery.reconnect_ms is None:
@@ -188,12 +198,14 @@ def judge_half_open(recovery: Recovery, *, expected_s: float, bound_s: float, ru
         raise CheckFailure(
             f"{recovery.client} never noticed that its link was dead within {bound_s:g} s ({rule}, expected about"
             f" {expected_s:g} s): a half-open connection stays open and silently loses every update",
-            fix=c.FT_003.fix,
+            fix=c.FT_003.fix + "; if the app relies on Engine.IO's ping timeout alone, say budgets.missed_pongs = 0",
+            timelines=judgement.timelines,
         )
     if not recovery.reconnected:
         raise CheckFailure(
             f"{recovery.client} dropped the dead link after {noticed / 1000:.1f} s but did not reconnect",
             fix=RECONNECT_FIX,
+            timelines=judgement.timelines,
         )
     judgement.metrics.update(
         {

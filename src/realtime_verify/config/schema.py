@@ -181,7 +181,9 @@ class BudgetsSection(Section):
     chat_samples: Annotated[int, Field(ge=5, le=1000)] = 30  # per direction
     reconnect_s: Seconds = 10.0
     heartbeat_interval_s: Seconds = 30.0
-    missed_pongs: Annotated[int, Field(ge=1, le=100)] = 3  # the page drops a link after more missed pongs
+    # The page drops its link after more than this many missed pongs; 0: it has no such rule and
+    # relies on Engine.IO's ping timeout (the half-open check then cuts the link both ways).
+    missed_pongs: Annotated[int, Field(ge=0, le=100)] = 3
     # The server's ping timers, for the nginx audit when no live handshake says them.
     ping_interval_s: Seconds = 25.0
     ping_timeout_s: Seconds = 20.0

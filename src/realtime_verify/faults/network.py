@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 import struct
 from types import TracebackType
+from urllib.parse import urlsplit
+
+from realtime_verify.net import NetworkOptions
 
 READ_SIZE = 65536
 MAX_BLACKHOLE_S = 600.0
@@ -98,6 +102,21 @@ class WatcherProxy:
             await self._flowing.wait()
             writer.write(data)
             await writer.drain()
+
+
+def through_proxy(base_url: str, network: NetworkOptions, proxy: WatcherProxy) -> tuple[str, NetworkOptions]:
+    """The URL and network options that send a watcher's connections through `proxy`.
+
+    A name keeps the target's URL (Host header, TLS name) and is resolved to the proxy; an IP
+    literal is never resolved (clients connect to it directly), so its URL points at the proxy.
+    """
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return base_url, network.through(proxy.port, host)
+    return parts._replace(netloc=f"127.0.0.1:{proxy.port}").geturl(), network
 
 
 def _close(writer: asyncio.StreamWriter, mode: str) -> None:
