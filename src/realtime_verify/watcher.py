@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import engineio
+import engineio.packet
 import socketio
 
 from realtime_verify.errors import ConnectFailed, WaitTimeout
@@ -24,10 +26,29 @@ class ReceivedEvent:
     t_ms: float  # epoch milliseconds, comparable with the pages' timestamps
 
 
+class _RecordingEngineIO(engineio.AsyncClient):  # type: ignore[misc]
+    """Engine.IO's client, noting when each server ping arrives (a fault check times a late one)."""
+
+    pings: list[float]
+    ping_waiters: list[asyncio.Future[None]]
+
+    async def _receive_packet(self, pkt: Any) -> None:
+        if pkt.packet_type == engineio.packet.PING:
+            self.pings = [*getattr(self, "pings", [])[-50:], time.time() * 1000]
+            for waiter in getattr(self, "ping_waiters", []):
+                if not waiter.done():
+                    waiter.set_result(None)
+            self.ping_waiters = []
+        await super()._receive_packet(pkt)
+
+
 class _WatcherClient(socketio.AsyncClient):  # type: ignore[misc]
     """Closes a long-polling session at once: a graceful close waits for the pending poll to
     return, up to pingInterval + pingTimeout, which would stall every run against a target whose
     upgrade is broken."""
+
+    def _engineio_client_class(self) -> type[_RecordingEngineIO]:
+        return _RecordingEngineIO
 
     async def disconnect(self) -> None:
         if self.eio.state == "connected" and self.eio.current_transport == "polling":
@@ -94,6 +115,16 @@ class Watcher:
         self.connect_errors.append(data)
         await self._note("connect-error", str(data)[:200])
 
+    async def wait_disconnect(self, timeout_s: float) -> bool:
+        """Wait until the client loses its connection; False when it stayed up for `timeout_s`."""
+        seen = len(self.disconnects)
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: len(self.disconnects) > seen), timeout_s)
+            except TimeoutError:
+                return False
+        return True
+
     async def wait_connects(self, count: int, timeout_s: float) -> bool:
         """Wait until the client has connected `count` times in all; False when it has not in time."""
         async with self._changed:
@@ -156,6 +187,22 @@ class Watcher:
         except BaseException:
             await self._close_http()
             raise
+
+    @property
+    def pings(self) -> list[float]:
+        """When the server's Engine.IO pings arrived (epoch ms), the last fifty."""
+        return list(getattr(self.client.eio, "pings", []))
+
+    async def wait_ping(self, timeout_s: float) -> bool:
+        """Wait until the next server ping arrives; False if none comes in time."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        eio = self.client.eio
+        eio.ping_waiters = [*getattr(eio, "ping_waiters", []), waiter]
+        try:
+            await asyncio.wait_for(waiter, timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     def _fresh_headers(self) -> dict[str, str]:
         return dict(self.headers)

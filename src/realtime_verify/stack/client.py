@@ -179,6 +179,10 @@ class EmbeddedStack:
         """A deploy of the app: stop it, start it again (optionally as a new version), wait ready."""
         await self._call("/backend/restart", {"app_version": app_version})
 
+    async def pause_backend(self, seconds: float) -> None:
+        """Freeze the app for `seconds` (SIGSTOP, then SIGCONT): its pings come late, nothing is lost."""
+        await self._call("/backend/pause", {"seconds": seconds})
+
     async def restart_nginx(self) -> None:
         """A restart of nginx (SIGTERM, then start again): every proxied socket drops."""
         await self._call("/nginx/restart")

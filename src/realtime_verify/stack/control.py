@@ -6,6 +6,7 @@
     POST /edge/resume, /edge/reset          end a black hole; back to healthy
     POST /edge/behaviour {...}              change EdgeBehaviour fields (latency_ms, challenge_socket...)
     POST /backend/restart {"app_version"}   a deploy: stop the app, start it again
+    POST /backend/pause {"seconds": N}      freeze the app (SIGSTOP) for N s: its pings come late
     POST /nginx/restart                     SIGTERM nginx, start it again
     GET|POST /status                        pids, connections, edge stats
     *    /client/v4/...                     the emulated Cloudflare zone (read-only, `zone.ZoneApi`)
@@ -94,6 +95,10 @@ def control_app(supervisor: Supervisor) -> web.Application:
         await supervisor.restart_backend(payload.get("app_version"))
         return {"ok": True, "pid": supervisor.app.pid if supervisor.app else 0}
 
+    async def pause_backend(payload: dict[str, Any]) -> dict[str, Any]:
+        supervisor.pause_backend(_seconds(payload))
+        return {"ok": True}
+
     async def restart_nginx(payload: dict[str, Any]) -> dict[str, Any]:
         await supervisor.restart_nginx()
         return {"ok": True, "pid": supervisor.proxy.pid if supervisor.proxy else 0}
@@ -120,6 +125,7 @@ def control_app(supervisor: Supervisor) -> web.Application:
         "/edge/behaviour": behaviour,
         "/edge/reset": reset,
         "/backend/restart": restart_backend,
+        "/backend/pause": pause_backend,
         "/nginx/restart": restart_nginx,
         "/shutdown": shutdown,
     }

@@ -105,7 +105,7 @@ FAULTS: dict[str, Fault] = {
             "nginx-short-read-timeout",
             Layer.NGINX,
             "proxy_read_timeout is below pingInterval + pingTimeout: one late ping gets a socket cut",
-            (c.HS_002, c.NGX_004),
+            (c.HS_002, c.NGX_004, c.FT_006),
             nginx_edit="short-read-timeout",
         ),
         Fault(

@@ -32,7 +32,7 @@ class Timers:
     @classmethod
     def compressed(cls) -> Timers:
         """Same proportions, seconds instead of minutes: fault checks finish quickly."""
-        return cls(3.0, 3.0, 500, 3, 10.0, 20.0, 300, 1500)
+        return cls(3.0, 3.0, 500, 3, 10.0, 12.0, 300, 1500)
 
     @property
     def socket_silence_s(self) -> float:

@@ -9,6 +9,7 @@ runs the same loop in the foreground (`run_until_stopped`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import json
 import logging
@@ -277,6 +278,18 @@ class Supervisor:
         network = self.info.network
         await self._wait_ready(self.app, f"http://127.0.0.1:{self.info.app_port}/api/health", network)
 
+    def pause_backend(self, seconds: float) -> None:
+        """Freeze the app (SIGSTOP) for `seconds`, as a long GC pause or a starved CPU does: its pings
+        come late. SIGCONT is scheduled at once, and sent again when the stack stops."""
+        assert self.app is not None and self.app.process is not None
+        pid = self.app.process.pid
+        os.kill(pid, signal.SIGSTOP)
+        asyncio.get_running_loop().call_later(seconds, self._resume_backend, pid)
+
+    def _resume_backend(self, pid: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+
     async def restart_nginx(self) -> None:
         assert self.proxy is not None
         await self.proxy.restart()
@@ -293,6 +306,8 @@ class Supervisor:
         if self.proxy is not None:
             await self.proxy.stop()
         if self.app is not None:
+            if self.app.process is not None:
+                self._resume_backend(self.app.process.pid)  # a frozen process ignores SIGTERM
             await self.app.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
         self._stopped.set()
