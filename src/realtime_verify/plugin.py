@@ -26,8 +26,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from realtime_verify.adapter import AppAdapter, TargetFacts, load_adapter, skip_
 from realtime_verify.artifacts import ARTIFACT_MODES, SCREENSHOT_MODES, ArtifactSettings
 from realtime_verify.browser import find_chromium, launch_chromium
 from realtime_verify.catalogue import CATALOGUE, Check, RunProfile
-from realtime_verify.config import Profile, describe, parse_overrides, profile_from_target_option
+from realtime_verify.config import describe, parse_overrides, profile_from_target_option
 from realtime_verify.errors import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
@@ -52,79 +51,17 @@ from realtime_verify.errors import (
     UsageError,
 )
 from realtime_verify.metrics import Markers
-from realtime_verify.outcome import CheckResult, Judgement, Status
+from realtime_verify.outcome import CheckResult, Status
 from realtime_verify.reporting import format as fmt
 from realtime_verify.reporting.redact import Redactor, shared_redactor
 from realtime_verify.reporting.summary import RunReport, write_reports
-from realtime_verify.session import AppSession, RunMemory, slug
+from realtime_verify.run import CheckRecord, RunSettings, RunState
+from realtime_verify.session import AppSession, slug
 from realtime_verify.stack import StackConfig, Timers
 from realtime_verify.stack.faults import resolve_faults
 from realtime_verify.target import Target, keep_embedded_config, prepare_target
 
 PROFILES = tuple(profile.value for profile in RunProfile)
-
-
-@dataclass
-class RunSettings:
-    """The options of one run, resolved once."""
-
-    profile: Profile
-    run_profile: RunProfile
-    browser_path: str | None
-    headed: bool
-    artifacts: ArtifactSettings
-    output: Path
-    faults: tuple[str, ...]
-    selected: set[Check] | None  # --check; None: every check of the run profile
-    label: str = ""  # --label: the build being verified
-    production_timers: bool = False
-    started: float = field(default_factory=time.time)
-
-
-@dataclass
-class RunState:
-    """What checks share within a run."""
-
-    markers: Markers
-    redactor: Redactor
-    results: list[CheckResult] = field(default_factory=list)
-    memory: RunMemory = field(default_factory=RunMemory)
-    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    target: Target | None = None
-    adapter: AppAdapter | None = None
-    browser_version: str = ""
-    checks: list[Check] = field(default_factory=list)  # the checks this run was asked to run
-    abort: RealtimeVerifyError | None = None
-    interrupted_by: str = ""  # SIGINT or SIGTERM, when the run was cut short by one
-    collection_errors: list[str] = field(default_factory=list)
-    session_values: dict[str, Any] = field(default_factory=dict)
-    reports: list[Path] = field(default_factory=list)
-
-
-@dataclass
-class CheckRecord:
-    """What one check recorded while it ran; the plugin turns it into the check's result."""
-
-    judgement: Judgement = field(default_factory=Judgement)
-    artifacts: list[str] = field(default_factory=list)
-    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-
-    @property
-    def metrics(self) -> dict[str, Any]:
-        return self.judgement.metrics
-
-    def record(self, judgement: Judgement) -> None:
-        """Add what a judgement concluded (metrics, findings, latency, timelines) to this check."""
-        mine = self.judgement
-        mine.metrics.update(judgement.metrics)
-        mine.findings += judgement.findings
-        mine.checked += judgement.checked
-        mine.series += judgement.series
-        mine.timelines += judgement.timelines
-
-    def on_cleanup(self, cleanup: Callable[[], Awaitable[None]]) -> None:
-        """Run `cleanup` when the check ends, passed or failed (synthetic data it created)."""
-        self.cleanups.append(cleanup)
 
 
 SETTINGS = pytest.StashKey[RunSettings]()
@@ -475,7 +412,15 @@ def pytest_runtest_makereport(
         item.stash[RESULT] = result
     elif report.when == "teardown" and RESULT in item.stash:
         # Artifacts are saved when the check's pages close, after its result was recorded.
-        item.stash[RESULT].artifacts = list(item.stash.get(RECORD, CheckRecord()).artifacts)
+        result = item.stash[RESULT]
+        result.artifacts = list(item.stash.get(RECORD, CheckRecord()).artifacts)
+        if report.failed and result.status in (Status.PASSED, Status.WARNING):
+            # Cleaning up after the check failed (its synthetic data, its pages): say so, never pass quietly.
+            result.status = Status.ERROR
+            result.message = state.redactor.text(
+                f"the check passed, but cleaning up after it failed: {type(error).__name__}: {error}"
+                " — an error of realtime-verify or of the adapter's cleanup"
+            )
     return report
 
 

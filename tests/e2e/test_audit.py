@@ -16,17 +16,18 @@ import pytest_asyncio
 from realtime_verify.audit.run import AuditInputs, run_cloudflare, run_env, run_nginx
 from realtime_verify.catalogue import CATALOGUE, Check, Family
 from realtime_verify.checks.handshake import refused_origin
-from realtime_verify.errors import CheckFailure, NotApplicable, RealtimeVerifyError
+from realtime_verify.errors import CheckFailure, NotApplicable
 from realtime_verify.outcome import CheckResult, Judgement, Status
-from realtime_verify.plugin import CheckRecord, RunState, abort_run
 from realtime_verify.probes import Handshake
+from realtime_verify.run import CheckRecord
 from realtime_verify.target import Target
 
 AUDIT_CHECKS = [check for check in CATALOGUE if check.family in (Family.ENV, Family.NGX, Family.CF)]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def audit_results(rv_target: Target, rv_run: RunState, origin_handshake: Handshake) -> dict[str, CheckResult]:
+async def audit_results(rv_target: Target, origin_handshake: Handshake) -> dict[str, CheckResult]:
+    """The whole audit, once per run; a usage error (an unreadable file, a refused token) ends the run."""
     profile = rv_target.profile
     inputs = AuditInputs.from_profile(profile)
     handshake = rv_target.handshake
@@ -35,13 +36,9 @@ async def audit_results(rv_target: Target, rv_run: RunState, origin_handshake: H
         ping = (handshake.ping_interval_s, handshake.ping_timeout_s, "the live handshake")
     # NGX-005 says the Origin *is* refused only when the live handshake saw it refused.
     refusal = refused_origin(origin_handshake.status, origin_handshake.body)
-    try:
-        results = run_env(profile, inputs) + run_nginx(profile, inputs, ping, refusal)
-        env = {**os.environ, **rv_target.extra_env}
-        results += await asyncio.to_thread(run_cloudflare, profile, inputs, env)
-    except RealtimeVerifyError as error:
-        abort_run(rv_run, error)
-        raise
+    results = run_env(profile, inputs) + run_nginx(profile, inputs, ping, refusal)
+    env = {**os.environ, **rv_target.extra_env}
+    results += await asyncio.to_thread(run_cloudflare, profile, inputs, env)
     return {result.check_id: result for result in results}
 
 

@@ -25,7 +25,7 @@ from realtime_verify.errors import CheckFailure, NotApplicable, WaitTimeout
 from realtime_verify.faults.network import WatcherProxy, through_proxy
 from realtime_verify.metrics import Markers
 from realtime_verify.pages import AppPage
-from realtime_verify.plugin import CheckRecord, RunSettings
+from realtime_verify.run import CheckRecord, RunSettings
 from realtime_verify.session import AppSession
 from realtime_verify.target import Target
 from realtime_verify.watcher import Watcher

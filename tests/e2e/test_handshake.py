@@ -12,8 +12,8 @@ from realtime_verify.audit.nginx import socket_read_timeout
 from realtime_verify.checks import handshake as hs
 from realtime_verify.checks.nginx import suggested_read_timeout
 from realtime_verify.errors import ConnectFailed
-from realtime_verify.plugin import CheckRecord
 from realtime_verify.probes import Handshake, UpgradeProbe, site_origin
+from realtime_verify.run import CheckRecord
 from realtime_verify.session import AppSession
 from realtime_verify.target import Target
 

@@ -14,7 +14,7 @@ from realtime_verify.adapter import AppAdapter, Item
 from realtime_verify.checks import realtime as rt
 from realtime_verify.errors import CheckFailure, WaitTimeout
 from realtime_verify.metrics import Markers
-from realtime_verify.plugin import CheckRecord
+from realtime_verify.run import CheckRecord
 from realtime_verify.session import AppSession
 from realtime_verify.target import Target
 

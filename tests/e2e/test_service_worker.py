@@ -15,7 +15,7 @@ from realtime_verify.adapter import AppAdapter
 from realtime_verify.checks import serviceworker as sw
 from realtime_verify.errors import CheckFailure
 from realtime_verify.pages import AppPage
-from realtime_verify.plugin import CheckRecord
+from realtime_verify.run import CheckRecord
 from realtime_verify.session import AppSession
 from realtime_verify.target import Target
 

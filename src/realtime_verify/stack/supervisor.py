@@ -281,7 +281,8 @@ class Supervisor:
     def pause_backend(self, seconds: float) -> None:
         """Freeze the app (SIGSTOP) for `seconds`, as a long GC pause or a starved CPU does: its pings
         come late. SIGCONT is scheduled at once, and sent again when the stack stops."""
-        assert self.app is not None and self.app.process is not None
+        assert self.app is not None
+        assert self.app.process is not None
         pid = self.app.process.pid
         os.kill(pid, signal.SIGSTOP)
         asyncio.get_running_loop().call_later(seconds, self._resume_backend, pid)
