@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from realtime_verify import catalogue as c
-from realtime_verify.catalogue import Check
+from realtime_verify.catalogue import Check, Family
 from realtime_verify.errors import UsageError
 from realtime_verify.stack.edge import EdgeBehaviour
 from realtime_verify.stack.settings import PageEnv, Timers
@@ -49,6 +49,9 @@ class Fault:
     breaks: tuple[Check, ...]
     may_break: tuple[Check, ...] = ()
     warns: tuple[Check, ...] = ()
+    # The check families the fault can reach at all (None: every family). A zone overlay changes
+    # only what the zone API answers; it cannot reach a browser. The self-tests run the rest only.
+    reach: frozenset[Family] | None = None
     # The change, for the layer it lives in (app faults need none: the app implements the switch).
     page: Callable[[PageEnv], PageEnv] | None = None
     timers: Callable[[Timers], Timers] | None = None
@@ -143,6 +146,7 @@ FAULTS: dict[str, Fault] = {
             "the Kubernetes ConfigMap still holds an old NEXT_PUBLIC_WEBSOCKET_URL the .env no longer has",
             (c.ENV_003,),
             page=_replace_page(configmap_url_without_port=True),
+            reach=frozenset({Family.ENV}),  # only the ConfigMap file changes: the page never reads it
         ),
         # timers ----------------------------------------------------------------------------------
         Fault(
@@ -188,6 +192,7 @@ FAULTS: dict[str, Fault] = {
             "Browser Integrity Check is on zone-wide and the rule that turned it off for the socket is gone",
             (c.CF_003,),
             zone_overlay="bic-on-socket",
+            reach=frozenset({Family.CF}),
         ),
         Fault(
             "zone-bot-fight-mode",
@@ -196,6 +201,7 @@ FAULTS: dict[str, Fault] = {
             (),
             warns=(c.CF_004,),
             zone_overlay="bot-fight-mode",
+            reach=frozenset({Family.CF}),
         ),
         Fault(
             "zone-argo-on",
@@ -204,6 +210,7 @@ FAULTS: dict[str, Fault] = {
             (),
             warns=(c.CF_006,),
             zone_overlay="argo-on",
+            reach=frozenset({Family.CF}),
         ),
         # the app and its page --------------------------------------------------------------------
         Fault(
