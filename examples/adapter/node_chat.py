@@ -44,7 +44,7 @@ class NodeChatAdapter(ContractAdapter):
             await page.page.locator(WELCOME).first.wait_for(state="attached", timeout=timeout_s * 1000)
         except PlaywrightTimeout:
             why = await diagnose_page(page, await self.status_text(page))
-            raise WaitTimeout(f"{page.name}: no welcome within {timeout_s:g} s: {why}") from None
+            raise WaitTimeout(f"{page.name}: no welcome within {timeout_s:g} s: {why}", fix=why.fix) from None
         # Greeted means logged in; the socket itself must be up too (a reconnect greets nobody).
         await super().wait_connected(page, timeout_s)
 

@@ -31,6 +31,7 @@ class ArtifactSettings:
     tracing: str = "off"
     video: str = "off"
     screenshot: str = "only-on-failure"
+    screenshot_timeout_s: float = 5.0  # a page that never finished loading must not hold the run
 
 
 async def save_page_artifacts(
@@ -52,7 +53,7 @@ async def save_page_artifacts(
     if want_screenshot:
         path = folder / "screenshot.png"
         try:
-            await app.page.screenshot(path=str(path), full_page=True, timeout=10_000)
+            await app.page.screenshot(path=str(path), full_page=True, timeout=settings.screenshot_timeout_s * 1000)
             saved.append(path)
         except PlaywrightError as error:
             logger.warning("%s: no screenshot: %s", app.name, error)

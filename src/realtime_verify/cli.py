@@ -234,10 +234,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     path = Path(args.summary)
     try:
-        report = RunReport.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError, KeyError) as error:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
         raise UsageError(f"cannot read {path} as a realtime-verify summary: {error}") from None
-    html = write_html(report, path.parent)
+    if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
+        raise UsageError(f"cannot read {path} as a realtime-verify summary: it is not the JSON object a run writes")
+    try:
+        report = RunReport.from_dict(data)
+        html = write_html(report, path.parent)
+    except (AttributeError, TypeError, KeyError, ValueError) as error:
+        # A summary edited by hand or written by another tool: a field of the wrong type.
+        raise UsageError(
+            f"cannot read {path} as a realtime-verify summary: a field has the wrong type ({type(error).__name__}:"
+            f" {error}); compare it with summary.schema.json"
+        ) from None
     print(f"{report.verdict}: {report.counts}; wrote {html}")
     return 0 if report.verdict == "PASSED" else EXIT_FAILED
 

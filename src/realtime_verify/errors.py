@@ -74,7 +74,12 @@ class InternalError(RealtimeVerifyError):
 
 
 class WaitTimeout(RealtimeVerifyError):
-    """A wait expired; the message names what never came and what came instead."""
+    """A wait expired; the message names what never came and what came instead, and `fix` the cure when
+    the cause is known (else the check's own fix is given)."""
+
+    def __init__(self, message: str, *, fix: str = "") -> None:
+        super().__init__(message)
+        self.fix = fix
 
 
 class ConnectFailed(RealtimeVerifyError):

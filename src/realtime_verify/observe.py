@@ -86,6 +86,7 @@ async def chat_round(
 ) -> ChatRound:
     """`count` marked messages from `sender` to `receiver`, one after the other."""
     chat = ChatRound(label, sender.name, receiver.name)
+    started = time.time() * 1000
     sent = []
     for _ in range(count):
         marker = markers.next()
@@ -95,6 +96,11 @@ async def chat_round(
             chat.deliveries = [*(await deliveries(sender, [receiver], sent[:-1])), lost]
             return chat
     chat.deliveries = await deliveries(sender, [receiver], sent)
+    if any(d.sent is None or d.received is None for d in chat.deliveries):
+        # Shown without its frames: did a dropped connection make it come by the resync?
+        drops = await _drops_since(sender, started) + await _drops_since(receiver, started)
+        for delivery in chat.deliveries:
+            delivery.drops = drops
     chat.shown = await adapter.chat_texts(receiver)
     return chat
 

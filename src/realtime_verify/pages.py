@@ -9,7 +9,7 @@ from __future__ import annotations
 from playwright.async_api import Page
 
 from realtime_verify.browser import Instrumentation
-from realtime_verify.checks.realtime import diagnose_connection
+from realtime_verify.checks.realtime import Diagnosis, diagnose_connection
 from realtime_verify.faults.browser import SocketCutter
 
 MAX_CONSOLE_LINES = 2000
@@ -33,6 +33,6 @@ class AppPage:
         del self.console[:-MAX_CONSOLE_LINES]
 
 
-async def diagnose_page(page: AppPage, status_text: str) -> str:
-    """One sentence on why the page's socket is not (or not properly) connected."""
+async def diagnose_page(page: AppPage, status_text: str) -> Diagnosis:
+    """Why the page's socket is not (or not properly) connected: a sentence (str()) and its fix."""
     return diagnose_connection(await page.rv.snapshot(), status_text, page.console)

@@ -20,6 +20,7 @@ fixtures and the hooks that turn pytest's reports into check results live here t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -139,6 +140,9 @@ def _interrupt_on_signals(state: RunState) -> None:
 
     def interrupt(signum: int, frame: object) -> None:
         state.interrupted_by = signal.Signals(signum).name
+        # The check in progress is abandoned mid-await: its browser calls fail as the browser closes.
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_event_loop_policy().get_event_loop().set_exception_handler(lambda loop, context: None)
         raise KeyboardInterrupt
 
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -214,7 +218,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     deselected: list[pytest.Item] = []
     checks: list[Check] = []
     for item in items:
-        check = check_of(item)
+        try:
+            check = check_of(item)
+        except UsageError as error:
+            config.stash[STATE].abort = error  # a mis-marked check: the summary says which, and nothing runs
+            pytest.exit(f"realtime-verify: {error}", returncode=EXIT_USAGE)
         if check is None:
             selected.append(item)
             continue
@@ -230,6 +238,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         try:
             prepare_output(settings.output)
         except UsageError as error:
+            config.stash[STATE].checks = []  # nowhere to write reports: say it in one line, and stop
             pytest.exit(f"realtime-verify: {error}", returncode=EXIT_USAGE)
 
 
@@ -312,9 +321,18 @@ async def rv_adapter(rv_target: Target, rv_run: RunState) -> AppAdapter:
     except RealtimeVerifyError as error:
         abort_run(rv_run, error)
         raise
-    rv_run.adapter = adapter
-    rv_run.redactor.add(*adapter.secrets())
+    use_adapter(rv_run, adapter)
     return adapter
+
+
+def use_adapter(run: RunState, adapter: AppAdapter) -> None:
+    """Make `adapter` the run's: its capabilities in the report, its secrets (also those it learns
+    later, a token from a login during a check) redacted, its cleanup done at the end. Whoever
+    provides the adapter (the fixture above, or a team's own override of it) goes through here."""
+    if run.adapter is adapter:
+        return
+    run.adapter = adapter
+    run.redactor.add_source(adapter.secrets)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -350,6 +368,7 @@ async def rv_app(
     rv_check: CheckRecord,
 ) -> AsyncIterator[AppSession]:
     """This check's pages and watchers: `await rv_app.page("a")`, `await rv_app.watcher("c")`."""
+    use_adapter(rv_run, rv_adapter)
     session = AppSession(
         browser=rv_browser,
         target=rv_target,
@@ -375,6 +394,7 @@ def _rv_skip_unmet_needs(request: pytest.FixtureRequest) -> None:
         return
     adapter: AppAdapter = request.getfixturevalue("rv_adapter")
     target: Target = request.getfixturevalue("rv_target")
+    use_adapter(request.getfixturevalue("rv_run"), adapter)
     reason = skip_reason(check, adapter.capabilities, TargetFacts.from_profile(target.profile))
     if reason:
         pytest.skip(reason)
@@ -393,7 +413,7 @@ def pytest_runtest_makereport(
     if isinstance(error, NotApplicable):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {error}")
-    elif isinstance(error, UsageError | TargetUnreachable):
+    elif isinstance(error, UsageError | TargetUnreachable) and check is not None:
         # The profile or the target is wrong, not the app: one line, and the run ends with its code.
         state = item.config.stash[STATE]
         state.abort = error
@@ -453,7 +473,8 @@ def _result(
         status, message = Status.NOT_RUN, str(error)
     elif isinstance(error, RealtimeVerifyError | AssertionError):
         # A wait that expired, a client that could not connect: the target did not do what the check needs.
-        status, message, fix = Status.FAILED, str(error) or type(error).__name__, check.fix
+        status, message = Status.FAILED, str(error) or type(error).__name__
+        fix = getattr(error, "fix", "") or check.fix
     elif report.failed:
         status = Status.ERROR
         message = (
@@ -490,6 +511,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.interrupted_by:
         reason = f"the run was interrupted ({state.interrupted_by}) before this check ran"
         exitstatus = EXIT_TERMINATED if state.interrupted_by == "SIGTERM" else EXIT_INTERRUPTED
+        running = next((i for i in session.items if i.nodeid in _RUNNING), None)
+        check = check_of(running) if running is not None else None
+        if check is not None and check.id not in judged:
+            state.results.append(
+                CheckResult.of(check, Status.NOT_RUN, message=f"interrupted ({state.interrupted_by}) while it ran")
+            )
+            judged.add(check.id)
     elif state.abort:
         reason = f"the run ended first: {state.abort}"
     elif state.collection_errors:
@@ -507,6 +535,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.reports = write_reports(report, settings.output)
     state.session_values["verdict"] = report.verdict
     session.exitstatus = report.exit_status
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    _RUNNING[:] = [nodeid]
+
+
+_RUNNING: list[str] = []
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
@@ -567,6 +602,10 @@ def _build_report(state: RunState, settings: RunSettings, exitstatus: int) -> Ru
         results=state.results,
         values=state.session_values,
         exit_status=abort.exit_code if abort else exitstatus,
-        error=None if abort is None else state.redactor.text(str(abort)),
+        error=state.redactor.text(str(abort))
+        if abort is not None
+        else f"interrupted by {state.interrupted_by}"
+        if state.interrupted_by
+        else None,
         label=settings.label or (target.app_version if target else ""),
     )

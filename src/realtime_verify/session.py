@@ -36,7 +36,7 @@ from realtime_verify.watcher import Watcher
 class RunMemory:
     """What checks share within a run: the first page that could not connect, and why."""
 
-    page_connect_failure: str | None = None
+    page_connect_failure: WaitTimeout | None = None
 
 
 @dataclass
@@ -63,10 +63,9 @@ class AppSession:
 
         `cut`: route the page's socket through a `SocketCutter` (`page.cutter`) for fault checks.
         """
-        if connect and self.memory.page_connect_failure:
-            raise WaitTimeout(
-                f"skipped the wait, an earlier page could not connect either: {self.memory.page_connect_failure}"
-            )
+        if self.memory.page_connect_failure:
+            failure = self.memory.page_connect_failure
+            raise WaitTimeout(f"skipped the wait, an earlier page could not connect either: {failure}", fix=failure.fix)
         user = self.adapter.user(role)
         video = str(self.folder / "video") if self.artifacts.video != "off" else None
         context = await self.browser.new_context(record_video_dir=video, **self.adapter.context_options(user))
@@ -78,7 +77,11 @@ class AppSession:
             await cutter.install()  # before the page loads: the client captures WebSocket at load
         app = AppPage(await context.new_page(), role, name or f"page {role.upper()}", cutter)
         self.pages.append((context, app))
-        await self.adapter.open(app, user, self.timeout_s)
+        try:
+            await self.adapter.open(app, user, self.timeout_s)
+        except WaitTimeout as error:
+            self.memory.page_connect_failure = error  # the next check fails at once, for the same cause
+            raise
         # Traces start after the login, so a password typed into the form never enters them.
         if self.artifacts.tracing != "off":
             await context.tracing.start(screenshots=True, snapshots=True)
@@ -86,7 +89,7 @@ class AppSession:
             try:
                 await self.adapter.wait_connected(app, self.timeout_s)
             except WaitTimeout as error:
-                self.memory.page_connect_failure = str(error)
+                self.memory.page_connect_failure = error
                 raise
         return app
 

@@ -21,6 +21,7 @@ from realtime_verify.config import Profile, get_path
 from realtime_verify.errors import ConfigError, RealtimeVerifyError, TargetUnreachable
 from realtime_verify.net import NetworkOptions
 from realtime_verify.probes import Handshake, fetch_handshake, is_challenge
+from realtime_verify.reporting.redact import shared_redactor
 from realtime_verify.stack import EmbeddedStack, StackConfig, StackInfo
 
 
@@ -121,7 +122,7 @@ class ApiClient:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise RealtimeVerifyError(f"{method} {path}: {type(error).__name__}: {error}") from None
         if status not in expect:
-            raise RealtimeVerifyError(f"{method} {path}: HTTP {status}: {text[:200]}")
+            raise RealtimeVerifyError(f"{method} {path}: HTTP {status}: {_quote(text, 200, self.session)}")
         if not text:
             return None
         try:
@@ -145,8 +146,8 @@ class ApiClient:
             raise TargetUnreachable("unreachable", f"{where}: {type(error).__name__}: {error}") from None
         if status >= 400:
             raise ConfigError(
-                f"{where} failed: HTTP {status} {text[:120]!r}. Check the test account's env vars (auth.users)"
-                " and auth.login_path."
+                f"{where} failed: HTTP {status} {_quote(text, 120, None, credentials.password)!r}. Check the test"
+                " account's env vars (auth.users) and auth.login_path."
             )
         session = Session(role)
         answer: Any = None
@@ -177,6 +178,15 @@ class ApiClient:
             session.user_id = get_path(me, auth.user_id_field or "id")
         self.session = session
         return session
+
+
+def _quote(text: str, limit: int, session: Session | None, *secrets: str) -> str:
+    """A piece of a server's answer for a message: secrets replaced *before* it is cut, so that an
+    answer echoing a password can never leave half of it in the message."""
+    known = [*secrets, *((session.token or "", session.cookie or "") if session else ())]
+    for secret in filter(None, known):
+        text = text.replace(secret, "[REDACTED]")
+    return shared_redactor().text(text)[:limit]
 
 
 @dataclass

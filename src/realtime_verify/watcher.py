@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import engineio
 import engineio.packet
 import socketio
@@ -176,6 +177,13 @@ class Watcher:
             raise ConnectFailed(
                 f"watcher {self.name} got no answer from {self.url} within {timeout_s + 5:g} s", refused=False
             ) from None
+        except (aiohttp.ClientError, RuntimeError, OSError) as error:
+            # A transport that failed underneath python-engineio ("Connection closed.", a reset).
+            await self._close_http()
+            raise ConnectFailed(
+                f"watcher {self.name} could not connect to {self.url}: {type(error).__name__}: {error}",
+                refused=False,
+            ) from None
         except (ValueError, KeyError, TypeError) as error:
             # python-engineio could not read the answer: whatever serves the path does not speak Engine.IO.
             await self._close_http()
@@ -230,7 +238,7 @@ class Watcher:
         """Emit and wait for the server's acknowledgement; WaitTimeout when none comes."""
         try:
             return await self.client.call(event, data, timeout=timeout_s)
-        except TimeoutError:
+        except (TimeoutError, socketio.exceptions.TimeoutError):
             raise WaitTimeout(
                 f"watcher {self.name} emitted {event!r} and got no acknowledgement within {timeout_s:g} s"
                 + ("" if self.client.connected else " (it is disconnected)")

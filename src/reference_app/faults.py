@@ -18,6 +18,7 @@ APP_FAULTS = frozenset(
         "sw-intercepts-socket",
         "sw-no-skip-waiting",
         "sender-spoofable",
+        "slow-connect-handler",
         "no-socket-auth",
     }
 )

@@ -15,6 +15,7 @@ from reference_app.settings import Settings
 logger = logging.getLogger("reference_app.realtime")
 
 MAX_MESSAGE_LENGTH = 2000
+SLOW_CONNECT_S = 0.1
 
 
 def user_room(user_id: int) -> str:
@@ -53,6 +54,9 @@ class Realtime:
         return user
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: object) -> None:
+        if "slow-connect-handler" in self.faults:
+            # A synchronous lookup in an async handler: it blocks every other connection meanwhile.
+            time.sleep(SLOW_CONNECT_S)  # noqa: ASYNC251 - this fault is exactly that bug
         try:
             user: User | None = self.authenticate_socket_user(auth)
         except TokenError as error:

@@ -147,7 +147,9 @@ async def test_server_attributes_chat_to_the_authenticated_user(
     first = await observe.chat_arrival(rv_adapter, (alice, bob), honest)
     claimed = await rv_adapter.sender_of(user_b)
     spoofed = rv_markers.next()
-    ack = await observe.send_from_watcher(rv_adapter, alice, user_a, user_b, spoofed, spoof=claimed)
+    # "From b to a", sent on a's socket: a server that trusted the claim would find nothing else wrong
+    # with it (claiming b while writing to b would be refused as a message to oneself).
+    ack = await observe.send_from_watcher(rv_adapter, alice, user_a, user_a, spoofed, spoof=claimed)
     # Barrier: a message sent after the spoof arrives after anything the server emitted for it.
     barrier = rv_markers.next()
     await observe.send_from_watcher(rv_adapter, alice, user_a, user_b, barrier)

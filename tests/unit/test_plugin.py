@@ -206,7 +206,6 @@ def test_the_marker_carries_the_catalogue_check(suite: pytest.Pytester) -> None:
     assert results["HS-001"]["nodeid"].endswith("test_checks.py::test_everywhere")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a string marker raises UsageError inside a hook: INTERNALERROR, exit 3")
 def test_a_marker_without_a_catalogue_check_is_a_usage_error(suite: pytest.Pytester) -> None:
     suite.makepyfile(test_checks='import pytest\n\n@pytest.mark.check("RT-002")\ndef test_old_style():\n    pass\n')
     result = run(suite, subprocess=True)
@@ -314,7 +313,6 @@ def test_after():
     assert (summary(suite)["verdict"], summary(suite)["exit_status"]) == ("ERROR", 2)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a UsageError raised by a test that is not a check ends the whole run")
 def test_a_usage_error_in_a_test_that_is_not_a_check_fails_that_test_only(suite: pytest.Pytester) -> None:
     # The repository's conftest.py loads the plugin for the harness's own tests too: a unit test that
     # fails with a ConfigError must not stop the session (nor write reports/ where it runs).
@@ -370,7 +368,6 @@ def test_an_unknown_profile_lists_the_valid_ones(suite: pytest.Pytester) -> None
     result.stderr.fnmatch_lines(["*invalid choice: 'smok' (choose from*smoke*signoff*nightly*"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an error in a check's teardown is not recorded; the run passes, exit 0")
 def test_an_error_in_teardown_is_recorded(suite: pytest.Pytester) -> None:
     suite.makepyfile(
         test_checks="""
@@ -510,9 +507,6 @@ def test_an_rv_adapter_fixture_in_conftest_is_the_adapter_of_the_run(
     assert result.ret == 1
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: only the plugin's own rv_adapter adds the adapter's secrets to the redactor"
-)
 def test_an_overridden_adapters_secrets_are_redacted(team: tuple[pytest.Pytester, pytest.RunResult]) -> None:
     pytester, result = team
     assert statuses(pytester)["HS-002"]["status"] == "failed"
@@ -520,9 +514,6 @@ def test_an_overridden_adapters_secrets_are_redacted(team: tuple[pytest.Pytester
     assert "team-secret-42" not in result.stdout.str()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: an overridden adapter is never registered: no capabilities, no cleanup, never closed"
-)
 def test_an_overridden_adapter_is_reported_cleaned_up_and_closed(
     team: tuple[pytest.Pytester, pytest.RunResult],
 ) -> None:
@@ -592,7 +583,6 @@ def test_the_adapters_secrets_are_redacted(suite: pytest.Pytester) -> None:
     assert "[REDACTED]" in message
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the redactor learns the adapter's secrets once, after prepare()")
 def test_a_secret_the_adapter_obtains_during_the_run_is_redacted(suite: pytest.Pytester) -> None:
     suite.makeconftest(LOGINS)
     suite.makepyfile(test_checks=QUOTES_SECRETS)

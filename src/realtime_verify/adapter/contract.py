@@ -218,7 +218,9 @@ class ContractAdapter(AppAdapter):
         elif await page.rv.wait_connected(timeout_s):
             return
         diagnosis = await diagnose_page(page, await self.status_text(page))
-        raise WaitTimeout(f"{page.name}: the page did not connect within {timeout_s:g} s: {diagnosis}")
+        raise WaitTimeout(
+            f"{page.name}: the page did not connect within {timeout_s:g} s: {diagnosis}", fix=diagnosis.fix
+        )
 
     async def status_text(self, page: AppPage) -> str:
         selector = self.profile.ui.connection_status

@@ -64,9 +64,26 @@ class ZoneReader:
         self.client = client
         self.token_env = token_env
 
+    def _answer(self, what: str, call: Callable[[], T]) -> T:
+        """The SDK's answer, which must be Cloudflare's JSON (a proxy or a wrong api_base_url answers HTML)."""
+        try:
+            answer = call()
+        except (cloudflare.APIResponseValidationError, AttributeError, TypeError, ValueError):
+            # The SDK hands a non-JSON body on as a str, whose `.result` the caller's lambda then reads.
+            raise UsageError(self._not_cloudflare(what)) from None
+        if isinstance(answer, str | bytes):
+            raise UsageError(self._not_cloudflare(what))
+        return answer
+
+    def _not_cloudflare(self, what: str) -> str:
+        return (
+            f"the API at {self.client.base_url} did not answer with Cloudflare's JSON when reading {what}:"
+            " check cloudflare.api_base_url"
+        )
+
     def _essential(self, what: str, call: Callable[[], T]) -> T:
         try:
-            return call()
+            return self._answer(what, call)
         except (cloudflare.AuthenticationError, cloudflare.PermissionDeniedError) as error:
             raise UsageError(
                 f"Cloudflare refused to read {what} with the token in ${self.token_env} ({_api_error(error)});"
@@ -79,7 +96,7 @@ class ZoneReader:
 
     def _optional(self, zone: Zone, what: str, call: Callable[[], T]) -> T | None:
         try:
-            return call()
+            return self._answer(what, call)
         except cloudflare.NotFoundError:
             return None
         except (cloudflare.AuthenticationError, cloudflare.PermissionDeniedError) as error:

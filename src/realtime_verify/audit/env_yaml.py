@@ -39,6 +39,9 @@ def documents(path: Path, text: str) -> list[yaml.Node]:
         mark = getattr(error, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else "unknown line"
         raise UsageError(f"{path} is not valid YAML: {str(error).splitlines()[0]} ({line})") from None
+    except RecursionError:
+        # The pure-Python composer recurses once per nesting level (no libyaml on this machine).
+        raise UsageError(f"{path} is nested too deeply to read: is it really a deployment file?") from None
 
 
 def yaml_kind(path: Path, text: str) -> str:

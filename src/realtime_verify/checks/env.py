@@ -207,7 +207,7 @@ def _judge_url(result: _Findings, value: EnvValue, site: SplitResult | None, hos
             "error",
             value.where,
             f"{URL} has the path {shown(parts.path)}: socket.io-client takes a URL's path as the namespace to"
-            f" join, not as the socket path, so it asks for namespace {parts.path.rstrip('/')!r} and is refused",
+            " join, not as the socket path, so it asks for that namespace and is refused",
             f"put only the origin in {URL} and the path in {PATH}; {BUILD_TIME_NOTE}",
         )
 

@@ -8,6 +8,7 @@ these functions judge them and say, when a check does not hold, which hop lost w
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,47 +45,98 @@ def _socket_attempts(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     return sockets
 
 
-def diagnose_connection(snapshot: dict[str, Any], status_text: str, console: Sequence[str]) -> str:
-    """One sentence on why a page's socket is not (or not properly) connected."""
+SLOW_FIX = (
+    "find the slow hop (compare the page's timings with a request straight to the app), or raise"
+    " target.connect_timeout_s if this slowness is expected"
+)
+REFUSED_FIX = (
+    "the app's connect handler refused the page: check what the page sends it (session cookie, auth token)"
+    " and the handler's own conditions; the proxy and the upgrade are not at fault"
+)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a page's socket is not (or not properly) connected: one sentence, and its fix when known."""
+
+    cause: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        return self.cause
+
+
+def _server_refusal(snapshot: dict[str, Any]) -> str | None:
+    """The server's words when it answered the page's CONNECT with CONNECT_ERROR (and it is not connected)."""
+    sio = snapshot.get("sio") or {}
+    error = sio.get("error")
+    if not error or sio.get("connected"):
+        return None
+    try:
+        data = json.loads(error)
+    except ValueError:
+        return str(error)[:160]
+    return str(data.get("message", data) if isinstance(data, dict) else data)[:160]
+
+
+def diagnose_connection(snapshot: dict[str, Any], status_text: str, console: Sequence[str]) -> Diagnosis:
+    """Why a page's socket is not (or not properly) connected, from its instrumentation snapshot."""
     sockets = _socket_attempts(snapshot)
     polls = int(snapshot.get("polls", 0))
     failed_polls = int(snapshot.get("pollsFailed", 0))
+    server_refusal = _server_refusal(snapshot)
+    if server_refusal:
+        return Diagnosis(f"the server refused the page's Socket.IO connection: {server_refusal}", REFUSED_FIX)
     blocked = [s for s in sockets if s.get("error") and not s.get("opened") and "Error" in str(s["error"])]
     if blocked:
         s = blocked[-1]
-        return f"the browser refused to open {s['url']}: {s['error']}"
+        return Diagnosis(
+            f"the browser refused to open {s['url']}: {s['error']}",
+            "give the page a socket URL the browser may open (wss:// on an https page; allowed by the CSP's"
+            " connect-src)",
+        )
     if not sockets and polls == 0:
         errors = [line for line in console if "realtime" in line or "socket" in line.lower()]
         detail = f"; console: {errors[-1]}" if errors else ""
-        return f"the page opened no socket at all; its status says {status_text!r}{detail}"
+        return Diagnosis(
+            f"the page opened no socket at all; its status says {status_text!r}{detail}",
+            "make the page open its socket (NEXT_PUBLIC_ENABLE_WEBSOCKETS=true, a wss:// URL, the right path)",
+        )
     last = snapshot.get("lastFailedPoll") or snapshot.get("lastPoll") or {}
     refusal = _refusal(last)
     if refusal:
-        return (
+        return Diagnosis(
             f"the server refused the page's requests (HTTP {last.get('status')}: {refusal}): it does not accept"
-            " the page's Origin — the proxy is not at fault"
+            " the page's Origin — the proxy is not at fault",
+            ORIGIN_FIX,
         )
     if polls and failed_polls == polls:
-        return (
+        return Diagnosis(
             f"every long-polling request failed (last: HTTP {last.get('status')} {last.get('url')}"
-            f"{': ' + str(last.get('body'))[:120] if last.get('body') else ''}); its status says {status_text!r}"
+            f"{': ' + str(last.get('body'))[:120] if last.get('body') else ''}); its status says {status_text!r}",
+            "make the Socket.IO path answer (target.socket_path, nginx's location for it, the app's logs)",
         )
     opened = [s for s in sockets if s.get("opened")]
     pending = [s for s in sockets if not s.get("opened") and not s.get("closed")]
     if sockets and not opened and pending:
-        return (
+        return Diagnosis(
             f"the WebSocket handshake to {pending[-1]['url']} was still pending when the wait ended: the path is"
-            " slow (every request takes long), it does not refuse the upgrade"
+            " slow, not closed to WebSockets",
+            SLOW_FIX,
         )
     if sockets and not opened:
         s = sockets[-1]
-        return (
+        return Diagnosis(
             f"{len(sockets)} WebSocket handshake(s) to {s['url']} failed (close code"
-            f" {s.get('closeCode')}); something between the browser and the app refuses the upgrade"
+            f" {s.get('closeCode')}); something between the browser and the app refuses the upgrade",
+            UPGRADE_FIX,
         )
     if polls and not sockets:
-        return f"the socket works over long-polling only ({polls} polls) and never tried a WebSocket"
-    return f"its status says {status_text!r}"
+        return Diagnosis(
+            f"the socket works over long-polling only ({polls} polls) and never tried a WebSocket",
+            "let the client upgrade (no `transports: ['polling']`) and the server allow it (allow_upgrades)",
+        )
+    return Diagnosis(f"its status says {status_text!r}")
 
 
 def judge_websocket_transport(
@@ -108,15 +160,16 @@ def judge_websocket_transport(
     if not live:
         diagnosis = diagnose_connection(snapshot, status_text, console)
         stuck_on_polling = int(snapshot.get("polls", 0)) > int(snapshot.get("pollsFailed", 0))
-        refused = _refusal(snapshot.get("lastFailedPoll") or {})
+        upgrade_refused = diagnosis.fix == UPGRADE_FIX or (not diagnosis.fix and (stuck_on_polling or attempts))
         raise CheckFailure(
             f"{page_name}: no open WebSocket on {expected.path}: {diagnosis}"
-            + (" — the socket silently stays on long-polling" if stuck_on_polling and not refused else ""),
-            fix=ORIGIN_FIX
-            if refused
-            else UPGRADE_FIX
-            if stuck_on_polling or attempts
-            else "make the page open its socket (NEXT_PUBLIC_ENABLE_WEBSOCKETS=true, a wss:// URL, the right path)",
+            + (" — the socket silently stays on long-polling" if stuck_on_polling and upgrade_refused else ""),
+            fix=diagnosis.fix
+            or (
+                UPGRADE_FIX
+                if upgrade_refused
+                else "make the page open its socket (NEXT_PUBLIC_ENABLE_WEBSOCKETS=true, a wss:// URL, the right path)"
+            ),
         )
     ws = live[-1]
     if not (ws.get("upgraded") or ws.get("openPacket")):
@@ -179,6 +232,9 @@ class ChatRound:
     shown: list[str] = field(default_factory=list)  # the receiver's chat texts after the round
 
 
+DROPS_FIX = "find what cuts the sockets (see the fault checks and the socket frame logs); resync after reconnecting"
+
+
 def explain_lost(delivery: Delivery) -> CheckFailure:
     """Which hop lost a message, and the fix."""
     if delivery.drops:
@@ -186,7 +242,7 @@ def explain_lost(delivery: Delivery) -> CheckFailure:
             f"the connection dropped {delivery.drops} time(s) while it was on its way (between"
             f" {delivery.sender} and {delivery.receiver}): messages sent while a socket is down are lost"
         )
-        fix = "find what cuts the sockets (see the fault checks and the socket frame logs); resync after reconnecting"
+        fix = DROPS_FIX
     elif delivery.sent is None:
         why = f"{delivery.sender} never sent it on its socket (its status: {delivery.sender_status!r})"
         fix = "check the page's send path (ui.chat_input, ui.chat_send or ui.send_key) and its connection"
@@ -209,13 +265,29 @@ def judge_chat_rounds(rounds: Sequence[ChatRound], budget_ms: float) -> Judgemen
             if delivery.lost:
                 raise explain_lost(delivery)
             if delivery.sent is None or delivery.received is None or delivery.rendered is None:
-                raise CheckFailure(f"chat {chat.label}: {delivery.marker} has no send/receive/render timestamp")
+                raise _unmeasured(chat, delivery)
             frame.add(delivery.received - delivery.sent)
             rendered.add(delivery.rendered - delivery.sent)
         _judge_once_in_order(chat)
         judgement.series += [frame, rendered]
     _check_budgets(judgement, "find the slow hop: compare the frame and rendered segments, then the edge and nginx")
     return judgement
+
+
+def _unmeasured(chat: ChatRound, delivery: Delivery) -> CheckFailure:
+    """A message shown without the socket frames that carry it: how it came, when that can be told."""
+    missing = " and ".join(what for what, t in (("sent", delivery.sent), ("received", delivery.received)) if t is None)
+    if delivery.drops:
+        return CheckFailure(
+            f"chat {chat.label}: {delivery.marker} was shown, but no socket frame {missing} it: the connection"
+            f" dropped {delivery.drops} time(s) during the round and it came by the page's resync",
+            fix=DROPS_FIX,
+        )
+    return CheckFailure(
+        f"chat {chat.label}: {delivery.marker} was shown, but no socket frame {missing} it: the page got it"
+        " another way (an HTTP request?), so its delivery cannot be timed",
+        fix="send and deliver chat messages as Socket.IO events (events.chat_message); check target.socket_path",
+    )
 
 
 def _check_budgets(judgement: Judgement, fix: str) -> None:

@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -152,7 +153,7 @@ def _explain(error: ValidationError, origins: dict[str, str], path: Path | None)
     first = error.errors()[0]
     location = [str(part) for part in first["loc"]]
     dotted = ".".join(location)
-    origin = origins.get(dotted, "")
+    origin = origins.get(".".join(location[:2]), "")  # a list item's origin is its key's
     where = f"{dotted} (from {origin})" if origin and origin != "file" else dotted
     if origin == "file" and path is not None:
         where = f"{path}: {dotted}"
@@ -204,6 +205,8 @@ def profile_from_target_option(
     path: Path | None = None
     url_from_option = False
     if target:
+        if "://" in target and urlsplit(target).scheme not in ("http", "https"):
+            raise ConfigError(f"--target {target!r}: a target URL is the site's http:// or https:// URL")
         if "://" in target:
             if "target.base_url" in overrides and overrides["target.base_url"] != target:
                 raise ConfigError(

@@ -6,7 +6,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -34,11 +34,18 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         # Longest first, so a secret that contains another is replaced whole.
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._sources: list[Callable[[], Iterable[str]]] = []
+
+    def add_source(self, source: Callable[[], Iterable[str]]) -> None:
+        """Secrets that appear later (tokens, cookies learnt during the run): asked for at every use."""
+        self._sources.append(source)
 
     def add(self, *secrets: str) -> None:
         self.secrets = sorted({*self.secrets, *(s for s in secrets if s and len(s) >= 4)}, key=len, reverse=True)
 
     def text(self, text: str) -> str:
+        if self._sources:
+            self.add(*(secret for source in self._sources for secret in source()))
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
         for pattern in _PATTERNS:

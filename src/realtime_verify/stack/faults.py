@@ -241,9 +241,15 @@ FAULTS: dict[str, Fault] = {
             "no-reconnect",
             Layer.APP,
             "the page's socket gives up after the first disconnect",
-            (c.FT_001, c.FT_002, c.FT_003, c.FT_004, c.FT_007),
+            (c.FT_001, c.FT_002, c.FT_003, c.FT_004, c.FT_007, c.SW_001),
             # A check after the first fault check finds the page still waiting for the first cut's
             # reconnection only if it reuses the page; each check opens its own pages, so no.
+        ),
+        Fault(
+            "slow-connect-handler",
+            Layer.APP,
+            "the connect handler blocks the server's loop (a synchronous query): a reconnect storm queues up",
+            (c.FT_005,),
         ),
         Fault(
             "no-missed-pong-check",

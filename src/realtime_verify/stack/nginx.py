@@ -159,7 +159,7 @@ def _http_1_0(directives: list[Directive], context: FaultContext) -> None:
 def _short_read_timeout(directives: list[Directive], context: FaultContext) -> None:
     # Between pingInterval and pingInterval + pingTimeout: on-time pings keep sockets up, one late
     # ping gets them cut. The usual shape of this bug, and deterministic enough for a self-test.
-    value = context.ping_interval_s + context.ping_timeout_s / 2
+    value = context.ping_interval_s + context.ping_timeout_s * 0.3
     for location in socket_locations(directives, context.socket_path):
         _set(location, "proxy_read_timeout", nginx_time(value))
 

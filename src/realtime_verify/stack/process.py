@@ -22,11 +22,17 @@ logger = logging.getLogger("realtime_verify.stack")
 STOP_TIMEOUT_S = 5.0
 
 
-def die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when the process that started us dies (Linux)."""
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """In the child, before exec: get `signum` when the process that started us dies (Linux)."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(1, signum)  # PR_SET_PDEATHSIG
+
+
+def die_hard_with_parent() -> None:
+    """SIGKILL when the parent dies: for a child that may be frozen (SIGSTOP), which would keep a
+    SIGTERM pending forever."""
+    die_with_parent(signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -39,11 +45,12 @@ def free_port() -> int:
 class Child:
     """A child process whose output goes to a log file; stopped by PID."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path, *, freezable: bool = False) -> None:
         self.name = name
         self.argv = argv
         self.env = env
         self.log = log
+        self.freezable = freezable  # a fault may SIGSTOP it: it dies by SIGKILL with its parent
         self.process: asyncio.subprocess.Process | None = None
         self.expected_exit = False
 
@@ -56,7 +63,7 @@ class Child:
                 stdout=log,
                 stderr=log,
                 env=self.env,
-                preexec_fn=die_with_parent,
+                preexec_fn=die_hard_with_parent if self.freezable else die_with_parent,
                 start_new_session=True,
             )
 
@@ -74,6 +81,7 @@ class Child:
             return
         self.expected_exit = True
         with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGCONT)  # a frozen process holds SIGTERM pending forever
             process.terminate()
         try:
             await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)

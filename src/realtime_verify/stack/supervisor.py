@@ -158,6 +158,7 @@ class Supervisor:
             ],
             {**os.environ, **app_env},
             self.workdir / "app.log",
+            freezable=True,
         )
         await self.app.start()
 
