@@ -12,12 +12,15 @@ verify: setup
 	$(BIN)/realtime-verify run $(ARGS)
 
 ## test: install what is missing, then lint, unit tests, the stack's tests, the e2e suite, the foreign
-## apps, the self-tests
+## apps, the self-tests against every fault, the hostile inputs, the reports and the wheel (~25 min)
+# Two workers (this is a 2-core machine): each self-test and foreign app starts its own stack on free
+# ports; loadscope keeps a module's shared stack on one worker.
+PYTEST_PAR := $(BIN)/python -m pytest -n 2 --dist loadscope
 test: setup lint
-	$(BIN)/python -m pytest tests/unit tests/reference_app tests/integration
+	$(PYTEST_PAR) tests/unit tests/reference_app tests/integration
 	$(BIN)/realtime-verify run --output reports/test-e2e
-	$(BIN)/python -m pytest tests/adapter tests/selftest
-	$(BIN)/python -m pytest tests/reporting tests/install
+	$(PYTEST_PAR) tests/adapter tests/selftest
+	$(PYTEST_PAR) tests/reliability tests/reporting tests/install
 
 setup:
 	@scripts/bootstrap
