@@ -7,6 +7,7 @@ front of the reference app that misbehaves in one way each.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -225,3 +226,32 @@ def test_a_join_whose_acknowledgement_never_comes(tmp_path: Path, ref_app: RefAp
     result = run_against(tmp_path, ref_app.url, "--check", "RT-006", *join)
     line = "watcher a emitted 'room:join' and got no acknowledgement within 8 s"
     assert_case(result, 1, line, summary="FAILED")
+
+
+# Synthetic data: removed also when the checks that made it failed ----------------------------------
+
+
+def test_a_failing_run_removes_its_synthetic_data(tmp_path: Path) -> None:
+    """RT-002 and RT-004 send marked messages and create marked items, then fail on an impossible budget:
+    the app's database holds none of them afterwards."""
+    app = RefApp(tmp_path / "app", {"RA_USERS": USERS})
+    app.workdir.mkdir()
+    app.start()
+    try:
+        budgets = ("--set", "budgets.chat_p95_ms=0.001", "--set", "budgets.item_p95_ms=0.001")
+        checks = ("--check", "RT-002", "--check", "RT-004", "--set", "budgets.chat_samples=5")
+        result = run_against(tmp_path, app.url, *checks, *budgets)
+    finally:
+        app.stop()
+    assert_case(result, 1, "is over the budget of 0.001 ms", summary="FAILED")
+    assert result.summary is not None
+    assert result.summary["values"].get("synthetic messages removed", 0) >= 10, result.summary["values"]
+    with sqlite3.connect(app.workdir / "app.sqlite3") as db:
+        messages = db.execute("SELECT count(*) FROM messages WHERE text LIKE '%realtime-verify rv-%'").fetchone()[0]
+        items = db.execute(
+            "SELECT (SELECT count(*) FROM orders WHERE deleted = 0 AND title LIKE '[realtime-verify]%')"
+            " + (SELECT count(*) FROM tasks WHERE deleted = 0 AND title LIKE '[realtime-verify]%')"
+        ).fetchone()[0]
+        created = db.execute("SELECT count(*) FROM orders WHERE title LIKE '[realtime-verify]%'").fetchone()[0]
+    assert created >= 2, "RT-004 created its items (and they are marked deleted now)"
+    assert (messages, items) == (0, 0), f"left behind: {messages} message(s), {items} item(s)"
