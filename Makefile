@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: verify test setup unit e2e selftest selftest-nightly repeat lint format bench clean lock wheel install-test
+.PHONY: verify test setup unit e2e selftest selftest-nightly repeat lint format bench bench-verdict bench-fidelity \
+	bench-scale bench-peer bench-storm bench-all test-bench clean lock wheel install-test
 # `make lock`: every dependency re-resolved (within pyproject.toml's ranges) for any platform, hashed.
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --upgrade --quiet --custom-compile-command "make lock"
 
@@ -61,8 +62,31 @@ format: setup
 	$(BIN)/ruff format src tests bench examples
 	$(BIN)/ruff check --fix src tests bench examples
 
+## bench: one latency run (reports/bench/latency.json); bench-all: every figure of bench/RESULTS.md (~1 h)
 bench: setup
 	$(BIN)/python bench/latency.py $(ARGS)
+
+bench-verdict: setup
+	$(BIN)/python bench/verdict.py $(ARGS)
+
+bench-fidelity: setup
+	$(BIN)/python bench/fidelity.py $(ARGS)
+
+bench-scale: setup
+	$(BIN)/python bench/scale.py $(ARGS)
+
+## bench-peer: Artillery against the same workload; bench-storm: Locust, one master and two workers
+bench-peer: setup
+	$(BIN)/python bench/peer.py --install $(ARGS)
+
+bench-storm: setup
+	$(BIN)/python bench/storm.py --install $(ARGS)
+
+bench-all: setup
+	$(BIN)/python bench/all.py --install $(ARGS)
+
+test-bench: setup
+	$(BIN)/python -m pytest tests/bench
 
 clean:
 	rm -rf reports build dist .pytest_cache .mypy_cache .ruff_cache

@@ -43,13 +43,22 @@ class _RecordingEngineIO(engineio.AsyncClient):  # type: ignore[misc]
         await super()._receive_packet(pkt)
 
 
+RECONNECT_WAIT_S = 10.0  # how long a reconnect waits for the server's CONNECT (a browser: 20 s)
+
+
 class _WatcherClient(socketio.AsyncClient):  # type: ignore[misc]
     """Closes a long-polling session at once: a graceful close waits for the pending poll to
     return, up to pingInterval + pingTimeout, which would stall every run against a target whose
-    upgrade is broken."""
+    upgrade is broken. Reconnects wait RECONNECT_WAIT_S for CONNECT, not python-socketio's 1 s."""
 
     def _engineio_client_class(self) -> type[_RecordingEngineIO]:
         return _RecordingEngineIO
+
+    async def connect(self, *args: Any, wait_timeout: float = RECONNECT_WAIT_S, **kwargs: Any) -> None:
+        # python-socketio's reconnect loop calls connect() without wait_timeout: under a reconnect
+        # storm a 1 s wait abandons connections the server was about to accept, and the retries
+        # make the storm worse (bench/RESULTS.md: 787 of 1000 back in 10 s with 1 s, 1000 with 10 s).
+        await super().connect(*args, wait_timeout=wait_timeout, **kwargs)
 
     async def disconnect(self) -> None:
         if self.eio.state == "connected" and self.eio.current_transport == "polling":
