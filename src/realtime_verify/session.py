@@ -2,6 +2,7 @@
 
     session = AppSession(...)
     a = await session.page("a")            # a new browser context, logged in as user a, connected
+    a, b = await session.open_pages("a", "b")  # two at once (each logs in and connects while the other waits)
     w = await session.watcher("c")         # a python-socketio client, logged in as user c
     ...
     await session.close(failed=True)       # screenshots, traces, console and frame logs, then close
@@ -12,6 +13,7 @@ remembered for the run, so later checks fail at once instead of waiting again fo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from dataclasses import dataclass, field
@@ -92,6 +94,14 @@ class AppSession:
                 self.memory.page_connect_failure = error
                 raise
         return app
+
+    async def open_pages(self, *roles: str, cut: bool = False) -> list[AppPage]:
+        """A page for each of `roles`, opened concurrently: most of an open is waiting on the app."""
+        opened = await asyncio.gather(*(self.page(role, cut=cut) for role in roles), return_exceptions=True)
+        for result in opened:  # every open has finished (none left running into close()); the first error wins
+            if isinstance(result, BaseException):
+                raise result
+        return [page for page in opened if isinstance(page, AppPage)]
 
     async def tab(self, page: AppPage, name: str, *, connect: bool = True) -> AppPage:
         """Another tab of `page`'s browser context (same profile, same service worker), logged in."""

@@ -210,16 +210,16 @@ class Watcher:
         """When the server's Engine.IO pings arrived (epoch ms), the last fifty."""
         return list(getattr(self.client.eio, "pings", []))
 
-    async def wait_ping(self, timeout_s: float) -> bool:
-        """Wait until the next server ping arrives; False if none comes in time."""
+    async def wait_ping(self, timeout_s: float) -> float | None:
+        """Wait until the next server ping arrives; when it arrived (epoch ms), None if none came in time."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         eio = self.client.eio
         eio.ping_waiters = [*getattr(eio, "ping_waiters", []), waiter]
         try:
             await asyncio.wait_for(waiter, timeout_s)
         except TimeoutError:
-            return False
-        return True
+            return None
+        return float(eio.pings[-1])
 
     def _fresh_headers(self) -> dict[str, str]:
         return dict(self.headers)

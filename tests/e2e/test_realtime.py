@@ -43,7 +43,7 @@ async def test_pages_end_on_websocket(
 async def test_chat_syncs_both_ways(
     rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_markers: Markers, rv_check: CheckRecord
 ) -> None:
-    a, b = await rv_app.page("a"), await rv_app.page("b")
+    a, b = await rv_app.open_pages("a", "b")
     await rv_adapter.open_chat(a, rv_adapter.user("b"))
     await rv_adapter.open_chat(b, rv_adapter.user("a"))
     budgets = rv_target.profile.budgets
@@ -94,7 +94,7 @@ async def test_same_user_tabs_and_direct_chat_without_leaks(
 async def test_item_updates_reach_other_browser_and_watcher(
     rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_markers: Markers, rv_check: CheckRecord
 ) -> None:
-    a, b = await rv_app.page("a"), await rv_app.page("b")
+    a, b = await rv_app.open_pages("a", "b")
     watcher = await rv_app.watcher("c" if rv_adapter.has_user("c") else "b")
     user = rv_adapter.user("a")
     steps = []

@@ -16,6 +16,7 @@ from playwright.async_api import Error as PlaywrightError
 from realtime_verify.errors import TargetUnreachable, WaitTimeout
 from realtime_verify.pages import AppPage
 from realtime_verify.stack import EmbeddedStack
+from realtime_verify.target import Target
 from realtime_verify.watcher import Watcher
 from tests.integration.conftest import OpenPage, socket_responses_after_reload, wait_badge
 
@@ -242,3 +243,23 @@ async def test_insecure_socket_url_is_blocked_by_the_browser(open_page: OpenPage
     insecure = f"ws://{stack.info.hostname}:{stack.info.edge_port}/socket.io/?EIO=4&transport=websocket"
     with pytest.raises(PlaywrightError, match=r"SecurityError|insecure WebSocket"):
         await page.page.evaluate("(url) => { new WebSocket(url); }", insecure)
+
+
+async def test_a_backend_freeze_between_two_times_makes_one_ping_late(
+    stack: EmbeddedStack, target: Target, watcher: Connect
+) -> None:
+    """FT-006's late ping: the app is frozen from just before a ping is due to a fixed time after."""
+    alice = await watcher("a")
+    interval = target.handshake.ping_interval_s
+    assert interval is not None
+    ping_at = await alice.wait_ping(interval * 2)
+    assert ping_at is not None, "no server ping within two intervals"
+    now = time.time()
+    assert await stack.pause_backend_between(now - 1, now + 1) is None, "a start that has passed is refused"
+    due = ping_at / 1000 + interval
+    assert await stack.pause_backend_between(due - 0.5, due + 1.0) == pytest.approx(due - 0.5)
+    late_ping = await alice.wait_ping(interval + 5)
+    assert late_ping is not None, "no ping after the freeze"
+    assert late_ping / 1000 >= due + 0.95, "the ping due during the freeze must come when the app resumes"
+    assert alice.connected
+    assert not alice.disconnects

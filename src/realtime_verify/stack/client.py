@@ -183,6 +183,12 @@ class EmbeddedStack:
         """Freeze the app for `seconds` (SIGSTOP, then SIGCONT): its pings come late, nothing is lost."""
         await self._call("/backend/pause", {"seconds": seconds})
 
+    async def pause_backend_between(self, start: float, until: float) -> float | None:
+        """Freeze the app from the epoch time `start` to `until` (this machine's clock, which the stack
+        shares), however long this call takes to arrive. Returns `start`, None if it had passed."""
+        starts_at = (await self._call("/backend/pause", {"start": start, "until": until}))["starts_at"]
+        return None if starts_at is None else float(starts_at)
+
     async def restart_nginx(self) -> None:
         """A restart of nginx (SIGTERM, then start again): every proxied socket drops."""
         await self._call("/nginx/restart")

@@ -7,6 +7,7 @@
     POST /edge/behaviour {...}              change EdgeBehaviour fields (latency_ms, challenge_socket...)
     POST /backend/restart {"app_version"}   a deploy: stop the app, start it again
     POST /backend/pause {"seconds": N}      freeze the app (SIGSTOP) for N s: its pings come late
+                        {"start": T1, "until": T2}  ... from epoch time T1 to T2 (this machine's clock)
     POST /nginx/restart                     SIGTERM nginx, start it again
     GET|POST /status                        pids, connections, edge stats
     *    /client/v4/...                     the emulated Cloudflare zone (read-only, `zone.ZoneApi`)
@@ -16,6 +17,7 @@ Every fault loop is bounded: seconds must be in (0, 600].
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, Any
@@ -96,8 +98,12 @@ def control_app(supervisor: Supervisor) -> web.Application:
         return {"ok": True, "pid": supervisor.app.pid if supervisor.app else 0}
 
     async def pause_backend(payload: dict[str, Any]) -> dict[str, Any]:
-        supervisor.pause_backend(_seconds(payload))
-        return {"ok": True}
+        if "until" not in payload:
+            return {"ok": True, "starts_at": supervisor.pause_backend(_seconds(payload))}
+        start, until = float(payload.get("start", time.time())), float(payload["until"])
+        if until - time.time() > MAX_FAULT_SECONDS:
+            raise ValueError(f"until is more than {MAX_FAULT_SECONDS:g} s away (fault loops are bounded)")
+        return {"ok": True, "starts_at": supervisor.pause_backend(start=start, until=until)}
 
     async def restart_nginx(payload: dict[str, Any]) -> dict[str, Any]:
         await supervisor.restart_nginx()

@@ -279,18 +279,32 @@ class Supervisor:
         network = self.info.network
         await self._wait_ready(self.app, f"http://127.0.0.1:{self.info.app_port}/api/health", network)
 
-    def pause_backend(self, seconds: float) -> None:
-        """Freeze the app (SIGSTOP) for `seconds`, as a long GC pause or a starved CPU does: its pings
-        come late. SIGCONT is scheduled at once, and sent again when the stack stops."""
+    def pause_backend(
+        self, seconds: float | None = None, *, start: float | None = None, until: float | None = None
+    ) -> float | None:
+        """Freeze the app (SIGSTOP) for `seconds` from now, or from the wall-clock time `start` until
+        `until`, as a long GC pause or a starved CPU does: its pings come late. SIGCONT is scheduled at
+        once, and sent again when the stack stops. Returns when the freeze begins (epoch s), None if
+        that time had already passed (the caller timed it against a ping and must try again)."""
         assert self.app is not None
         assert self.app.process is not None
+        now = time.time()
+        begin = now if start is None else start
+        end = until if until is not None else begin + (seconds or 0.0)
+        if begin < now or end <= begin:
+            return None
         pid = self.app.process.pid
-        os.kill(pid, signal.SIGSTOP)
-        asyncio.get_running_loop().call_later(seconds, self._resume_backend, pid)
+        loop = asyncio.get_running_loop()
+        loop.call_later(begin - now, self._signal_backend, pid, signal.SIGSTOP)
+        loop.call_later(end - now, self._resume_backend, pid)
+        return begin
+
+    def _signal_backend(self, pid: int, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
 
     def _resume_backend(self, pid: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
+        self._signal_backend(pid, signal.SIGCONT)
 
     async def restart_nginx(self) -> None:
         assert self.proxy is not None
