@@ -8,6 +8,9 @@
     realtime-verify checks [--profile P] [--format table|markdown|json]
 
 Exit codes: 0 all passed, 1 a check failed, 2 usage or configuration error, 3 target unreachable.
+
+Long on purpose: five commands, each a short function over the harness, with the one place that
+turns an error into a line and an exit code.
 """
 
 from __future__ import annotations

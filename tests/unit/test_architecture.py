@@ -163,3 +163,18 @@ def test_the_import_reader_resolves_relative_and_nested_imports() -> None:
     assert ("realtime_verify.checks.realtime", None) in found
     assert ("realtime_verify.stack.zone", None) in found
     assert ("aiohttp.web", "f") in found
+
+
+LONG_MODULE_LINES = 350
+
+
+def test_a_long_module_says_why_at_its_top() -> None:
+    """A module over ~350 lines is a smell unless its docstring gives the reason ("on purpose")."""
+    unexplained = []
+    for path in sorted(HARNESS.rglob("*.py")):
+        source = path.read_text()
+        if source.count("\n") > LONG_MODULE_LINES:
+            docstring = ast.get_docstring(ast.parse(source)) or ""
+            if "on purpose" not in docstring and "long because" not in docstring.lower():
+                unexplained.append(f"{path.relative_to(SRC)} ({source.count(chr(10))} lines)")
+    assert not unexplained, f"long modules with no reason at their top: {unexplained}"

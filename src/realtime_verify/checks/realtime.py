@@ -3,6 +3,9 @@
 The scenarios in tests/e2e drive the app through its adapter and record observations (a page's
 socket snapshot, when each marked message was sent, received and rendered, what a third user saw);
 these functions judge them and say, when a check does not hold, which hop lost what and the fix.
+
+Long on purpose: the RT checks share their vocabulary (hops, segments, markers, budgets), and one
+module keeps a check's judgement next to the helpers that name a lost hop.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ Grammar (the subset):
     op         := eq ne lt le gt ge contains matches wildcard "strict wildcard" == != < <= > >= ~
     set        := "{" (string | number | bare)* "}" | $list
 
-One module: a tokenizer, a recursive-descent parser and its three-valued evaluation belong together.
+One module on purpose: a tokenizer, a recursive-descent parser and its three-valued evaluation belong together.
 """
 
 from __future__ import annotations

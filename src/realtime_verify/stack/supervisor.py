@@ -4,6 +4,9 @@
 ports, prints one `REALTIME-VERIFY-READY {json}` line, serves the control API (`control.py`), and
 stops everything, by PID, when its stdin closes or it gets SIGTERM/SIGINT. `realtime-verify serve`
 runs the same loop in the foreground (`run_until_stopped`).
+
+Long on purpose: starting, watching and stopping the children by PID, and the fault controls that
+act on those same PIDs, read best in one place (the control API itself is `control.py`).
 """
 
 from __future__ import annotations
