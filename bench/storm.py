@@ -12,11 +12,11 @@
 Locust is installed on demand (--install) into its own venv, bench/.tools/locust-venv (`locust==2.47.0`,
 `python-socketio[client]`, and py-spy for bench/scale.py), never into the suite's locked dependencies:
 it brings gevent, which monkey-patches the process it runs in, Flask and ~85 MB; the suite talks to
-it through processes and a JSON file only. The scenario is bench/locustfiles/locustfile.py.
+it through processes and a JSON file only. The runner and the scenario are the package's
+(`realtime_verify.faults.locust`), the same FT-005 runs with `[faults] storm_runner = "locust"`.
 
 The summary (clients, back within budget, reconnect p50/p95, connect and fan-out figures, the raw
-reconnect samples) is printed and written as JSON; `run_locust_storm()` is the same as a function,
-for FT-005 to call (see its docstring).
+reconnect samples) is printed and written as JSON.
 """
 
 from __future__ import annotations
@@ -24,223 +24,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from realtime_verify.faults import locust
+from realtime_verify.faults.locust import StormSummary
+
 BENCH = Path(__file__).resolve().parent
 LOCUST_VENV = BENCH / ".tools" / "locust-venv"
-LOCUST = LOCUST_VENV / "bin" / "locust"
-LOCUSTFILE = BENCH / "locustfiles" / "locustfile.py"
-LOCUST_PACKAGES = ("locust==2.47.0", "python-socketio[client]==5.18.1", "py-spy==0.4.3")
-STOP_TIMEOUT_S = 20
-
-
-@dataclass(frozen=True)
-class StormSummary:
-    """What a Locust storm run found, as FT-005 judges it."""
-
-    users: int  # clients asked for
-    connected: int  # clients that connected
-    back: int  # clients that reconnected after the cut
-    back_within_budget: int
-    budget_s: float
-    reconnect_ms: dict[str, Any]  # n, p50, p95, max: exact, from every client's sample
-    connect_ms: dict[str, Any]
-    fanout_ms: dict[str, Any]
-    workers: int
-    cut: str  # "edge" (the embedded stack's edge dropped everything) or "client" (each worker cut its own)
-    samples_ms: list[float] = field(default_factory=list)  # every client's cut → back, for judge_storm
-    log: str = ""  # where the master's and workers' logs are
-    error: str | None = None  # why the conductor stopped early (a failed order request, a failed cut)
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and self.connected == self.users and self.back_within_budget == self.connected
-
-    def metrics(self) -> dict[str, Any]:
-        """The metrics FT-005's judge_storm reports, in its words, from every client's sample."""
-        values = sorted(self.samples_ms)
-
-        def at(q: float) -> float:
-            rank = (len(values) - 1) * q
-            low = int(rank)
-            high = min(low + 1, len(values) - 1)
-            return round(values[low] + (values[high] - values[low]) * (rank - low), 1)
-
-        found: dict[str, Any] = {
-            "clients": self.connected,
-            "back": self.back,
-            "fault": f"{self.cut} cut over {self.workers} Locust worker(s)",
-        }
-        if values:
-            found.update(
-                {
-                    "p50 ms": at(0.5),
-                    "p95 ms": at(0.95),
-                    "max ms": values[-1],
-                    "spread p5-p95 ms": round(at(0.95) - at(0.05), 1),
-                }
-            )
-        return found
-
-    def line(self) -> str:
-        p95 = self.reconnect_ms.get("p95")
-        return (
-            f"storm over {self.workers} Locust worker(s): {self.back_within_budget}/{self.connected} clients"
-            f" back within {self.budget_s:g} s (p95 {p95} ms); {self.connected}/{self.users} connected"
-        )
-
-    @classmethod
-    def from_file(cls, path: Path, users: int, log: str = "") -> StormSummary:
-        data = json.loads(path.read_text())
-        return cls(
-            users=users,
-            connected=int(data["connect_ms"].get("n", 0)) - int(data["connect_ms"].get("failures", 0)),
-            back=int(data["back"]),
-            back_within_budget=int(data["back_within_budget"]),
-            budget_s=float(data["budget_s"]),
-            reconnect_ms=data.get("reconnect_exact_ms") or data["reconnect_ms"],
-            connect_ms=data["connect_ms"],
-            fanout_ms=data["fanout_ms"],
-            workers=int(data["workers"]),
-            cut=str(data["cut"]),
-            samples_ms=list(data.get("samples_ms", [])),
-            log=log,
-            error=data.get("error"),
-        )
-
-
-class StormError(RuntimeError):
-    """The Locust run could not be made (not installed, a worker never joined, no summary)."""
 
 
 def locust_missing() -> str | None:
-    if not LOCUST.exists():
-        return f"Locust is not installed in {LOCUST_VENV} (run bench/storm.py --install: {' '.join(LOCUST_PACKAGES)})"
-    return None
+    return locust.locust_missing(LOCUST_VENV)
 
 
 def install() -> None:
-    """A venv of its own for Locust (gevent patches the process it runs in; the suite's lock stays as it is)."""
-    if not (LOCUST_VENV / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(LOCUST_VENV)], check=True, timeout=300)
-    pip = [str(LOCUST_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", *LOCUST_PACKAGES]
-    subprocess.run(pip, check=True, timeout=900)
+    locust.install(LOCUST_VENV)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process group we started, then SIGKILL; never by name."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
-
-
-def run_locust_storm(
-    target_url: str,
-    *,
-    users: int,
-    auth: dict[str, Any],
-    api_token: str,
-    workers: int = 2,
-    expect_workers: int | None = None,
-    master_bind: str = "127.0.0.1",
-    master_port: int | None = None,
-    rate: float = 200.0,
-    cut: str = "client",
-    control_url: str = "",
-    budget_s: float = 10.0,
-    rounds: int = 3,
-    resolve: str = "",
-    ca_file: str = "",
-    socket_path: str = "/socket.io/",
-    timeout_s: float = 600.0,
-    folder: Path | None = None,
-) -> StormSummary:
-    """Run the storm with one Locust master here and `workers` local worker processes (0: all remote).
-
-    `expect_workers` (default: `workers`) counts remote ones too: start them with
-    `bench/storm.py --worker --master-host <master_bind> --master-port <port>` on the load machines.
-    Blocking (run it in a thread from async code). Raises StormError when the run gives no summary.
-    """
-    missing = locust_missing()
-    if missing:
-        raise StormError(missing)
-    folder = folder or Path(tempfile.mkdtemp(prefix="rv-storm-"))
-    summary_path = folder / "summary.json"
-    port = master_port or _free_port(master_bind)
-    expected = expect_workers if expect_workers is not None else workers
-    common = [
-        *("--rv-auth", json.dumps(auth), "--rv-api-token", api_token, "--rv-cut", cut),
-        *("--rv-budget", str(budget_s), "--rv-rounds", str(rounds), "--rv-socket-path", socket_path),
-        *("--rv-control-url", control_url, "--rv-resolve", resolve, "--rv-ca-file", ca_file),
-        *("--rv-timeout", str(timeout_s), "--rv-summary", str(summary_path)),
-    ]
-    master = [
-        *(str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "--master", "--master-bind-host", master_bind),
-        *("--master-bind-port", str(port), "--expect-workers", str(expected), "-u", str(users), "-r", str(rate)),
-        *("--host", target_url, "-t", f"{int(timeout_s + 60)}s", "--exit-code-on-error", "0", "--only-summary"),
-        *common,
-    ]
-    print(
-        f"locust master on {master_bind}:{port}, expecting {expected} worker(s); on a load machine:"
-        f" bench/storm.py --worker --master-host {master_bind} --master-port {port}",
-        file=sys.stderr,
-        flush=True,
-    )
-    logs = []
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        log = (folder / "master.log").open("wb")
-        logs.append(log)
-        processes.append(subprocess.Popen(master, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        for number in range(workers):
-            log = (folder / f"worker-{number}.log").open("wb")
-            logs.append(log)
-            argv = [str(LOCUST), "-f", str(LOCUSTFILE), "--worker", "--master-host", master_bind]
-            argv += ["--master-port", str(port), *common]
-            processes.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        try:
-            processes[0].wait(timeout=timeout_s + 90)
-        except subprocess.TimeoutExpired:
-            raise StormError(
-                f"the Locust master did not finish within {timeout_s + 90:.0f} s; logs in {folder}"
-            ) from None
-        for worker in processes[1:]:
-            try:
-                worker.wait(timeout=STOP_TIMEOUT_S)  # workers quit when the master does
-            except subprocess.TimeoutExpired:
-                _stop(worker)
-    finally:
-        for process in processes:
-            _stop(process)
-        for log in logs:
-            log.close()
-    if not summary_path.exists():
-        tail = (folder / "master.log").read_text(errors="replace")[-1500:]
-        raise StormError(f"the Locust master wrote no summary; its log ends:\n{tail}")
-    return StormSummary.from_file(summary_path, users, log=str(folder))
+def run_locust_storm(target_url: str, **options: Any) -> StormSummary:
+    """The package's Locust storm (what FT-005 runs with `faults.storm_runner = "locust"`), on bench's venv."""
+    return locust.run_locust_storm(target_url, venv=LOCUST_VENV, **options)
 
 
 async def _embedded(args: argparse.Namespace) -> tuple[StormSummary, dict[str, Any]]:
@@ -307,14 +114,7 @@ def run_workers(args: argparse.Namespace) -> int:
     if args.master_port is None:
         print("bench/storm.py --worker needs --master-port (the master prints it)", file=sys.stderr)
         return 2
-    argv = [str(LOCUST), "-f", str(LOCUSTFILE), "--worker", "--master-host", args.master_host]
-    argv += ["--master-port", str(args.master_port)]
-    processes = [subprocess.Popen(argv, start_new_session=True) for _ in range(args.processes)]
-    try:
-        return max(p.wait() for p in processes)
-    finally:
-        for process in processes:
-            _stop(process)
+    return locust.run_workers(args.master_host, args.master_port, args.processes, venv=LOCUST_VENV)
 
 
 def main(argv: list[str]) -> int:

@@ -48,6 +48,7 @@ from realtime_verify.errors import (
     InternalError,
     NotApplicable,
     RealtimeVerifyError,
+    SetupError,
     TargetUnreachable,
     UsageError,
 )
@@ -413,8 +414,8 @@ def pytest_runtest_makereport(
     if isinstance(error, NotApplicable):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {error}")
-    elif isinstance(error, UsageError | TargetUnreachable) and check is not None:
-        # The profile or the target is wrong, not the app: one line, and the run ends with its code.
+    elif isinstance(error, UsageError | SetupError | TargetUnreachable) and check is not None:
+        # The profile, this machine or the target is wrong, not the app: one line, and the run ends with its code.
         state = item.config.stash[STATE]
         state.abort = error
         item.session.shouldstop = f"realtime-verify: {error}"

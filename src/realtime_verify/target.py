@@ -282,7 +282,9 @@ def embedded_profile(profile: Profile, info: StackInfo) -> Profile:
             "site_url": info.base_url,
         },
         cloudflare={"zone_id": info.cf_zone_id, "zone_name": info.cf_zone_name, "api_base_url": info.cf_api_url},
-        faults={"allowed": ["client", "edge", "backend"]},
+        # Every method is safe against our own stack, unless the user narrowed them (to try the
+        # client-side methods a production target allows).
+        faults={} if "allowed" in profile.faults.model_fields_set else {"allowed": ["client", "edge", "backend"]},
     )
 
 

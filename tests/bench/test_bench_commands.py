@@ -8,6 +8,7 @@ were not installed on demand (bench/peer.py --install, bench/storm.py --install)
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,32 @@ def test_storm_over_a_locust_master_and_two_workers(tmp_path: Path) -> None:
     assert summary["workers"] == 2
     assert summary["back_within_budget"] == 10, summary
     assert result["passed"] is True
+
+
+@pytest.mark.skipif(not LOCUST.exists(), reason="Locust is not installed (bench/storm.py --install)")
+@pytest.mark.parametrize(("allowed", "cut"), [('["client", "edge"]', "edge dropped"), ('["client"]', "worker cut")])
+def test_ft_005_runs_its_storm_through_locust_and_judges_it(tmp_path: Path, allowed: str, cut: str) -> None:
+    """`faults.storm_runner = "locust"`: the suite's own verdict and report, from Locust's samples."""
+    command = [sys.executable, "-m", "realtime_verify.cli", "run", "--profile", "nightly", "--check", "FT-005"]
+    command += ["--output", str(tmp_path), "--set", "faults.storm_runner=locust", "--set", "faults.storm_clients=20"]
+    command += ["--set", f"faults.allowed={allowed}"]
+    env = {**os.environ, "RV_LOCUST_VENV": str(LOCUST.parents[1])}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    [storm] = json.loads((tmp_path / "summary.json").read_text())["checks"]
+    assert storm["status"] == "passed"
+    assert storm["metrics"]["runner"] == "Locust, 2 worker(s)"
+    assert storm["metrics"]["back"] == 20
+    assert cut in storm["metrics"]["fault"]
+    assert any(path.endswith("locust/master.log") for path in storm["artifacts"])
+
+
+def test_ft_005_through_locust_without_locust_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "realtime_verify.cli", "run", "--profile", "nightly", "--check", "FT-005"]
+    command += ["--output", str(tmp_path), "--set", "faults.storm_runner=locust"]
+    env = {**os.environ, "RV_LOCUST_VENV": str(tmp_path / "no-locust")}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2
+    assert "Locust is not installed in" in done.stdout + done.stderr
+    assert "python -m realtime_verify.faults.locust --install" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

@@ -8,6 +8,8 @@ timeline in the report.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,7 +23,8 @@ from realtime_verify.adapter import AppAdapter
 from realtime_verify.audit.nginx import socket_read_timeout
 from realtime_verify.checks import faults as ft
 from realtime_verify.checks.realtime import explain_lost
-from realtime_verify.errors import CheckFailure, NotApplicable, WaitTimeout
+from realtime_verify.errors import CheckFailure, ConfigError, NotApplicable, SetupError, WaitTimeout
+from realtime_verify.faults import locust
 from realtime_verify.faults.network import WatcherProxy, through_proxy
 from realtime_verify.metrics import Markers
 from realtime_verify.pages import AppPage
@@ -176,6 +179,9 @@ async def test_a_reconnect_storm_comes_back_within_budget(
     rv_app: AppSession, rv_target: Target, watcher_proxy: WatcherProxy, rv_check: CheckRecord
 ) -> None:
     count = rv_target.profile.faults.storm_clients
+    if rv_target.profile.faults.storm_runner == "locust":
+        await locust_storm(rv_app, rv_target, rv_check, count)
+        return
     a, b = await rv_app.open_pages("a", "b", cut=True)
     url, network = through_proxy(rv_target.profile.socket_base, rv_target.network, watcher_proxy)
     role = "c" if rv_app.adapter.has_user("c") else "b"
@@ -194,6 +200,88 @@ async def test_a_reconnect_storm_comes_back_within_budget(
         *(disrupt.watcher_recovery(w, cut, 1, budget(rv_target) + 5) for w in watchers),
     )
     rv_check.record(ft.judge_storm(recoveries, budget(rv_target), how=cut.how))
+
+
+LOCUST_CONNECT_RATE = 200.0  # Locust users started per second
+
+
+async def locust_storm(rv_app: AppSession, rv_target: Target, rv_check: CheckRecord, count: int) -> None:
+    """FT-005 past one machine (`faults.storm_runner = "locust"`): a Locust master here, workers here
+    or on other machines; every Locust user's cut → back time is judged as the watchers' would be.
+    The pages stay out of it (FT-001 cuts them); Locust's logs are kept, redacted, as artifacts."""
+    faults = rv_target.profile.faults
+    expected = faults.storm_expect_workers or faults.storm_workers
+    if not expected:
+        raise ConfigError(
+            "faults.storm_runner = 'locust' needs workers: faults.storm_workers (on this machine)"
+            " or faults.storm_expect_workers (on others)"
+        )
+    missing = locust.locust_missing()
+    if missing:
+        raise SetupError(missing)
+    role = "c" if rv_app.adapter.has_user("c") else "b"
+    login = await rv_app.adapter.watcher_login(rv_app.adapter.user(role))
+    host = urlsplit(rv_target.profile.socket_base).hostname or ""
+    if host in rv_target.network.ports:
+        raise NotApplicable(f"{host} is reached through a local port mapping, which Locust's clients cannot follow")
+    address = rv_target.network.resolve.get(host)
+    edge = disrupt.edge_allowed(rv_target)
+    timeout_s = count / LOCUST_CONNECT_RATE * 3 + budget(rv_target) * 3 + 120
+    folder = Path(tempfile.mkdtemp(prefix="rv-locust-"))  # private (0700): Locust's logs may echo a token
+    try:
+        summary = await asyncio.to_thread(
+            locust.run_locust_storm,
+            rv_target.profile.socket_base,
+            users=count,
+            auth=login.auth or {},
+            headers=login.headers,
+            workers=faults.storm_workers,
+            expect_workers=expected,
+            master_bind=faults.storm_master_bind,
+            master_port=faults.storm_master_port,
+            rate=LOCUST_CONNECT_RATE,
+            cut="edge" if edge else "client",
+            control_url=rv_target.stack.info.control_url if edge and rv_target.stack else "",
+            budget_s=budget(rv_target),
+            resolve=f"{host}={address}" if address else "",
+            ca_file=str(rv_target.network.ca_file or ""),
+            socket_path=rv_target.profile.socket_path,
+            timeout_s=timeout_s,
+            folder=folder,
+        )
+    except locust.StormError as error:
+        raise SetupError(f"the Locust storm could not run: {rv_app.redactor.text(str(error))}") from None
+    finally:
+        rv_check.artifacts += keep_logs(folder, rv_app)
+    how = (
+        f"the edge dropped every connection (RST) under {summary.users} Locust users"
+        if edge
+        else f"each Locust worker cut its own users' sockets ({summary.users} users)"
+    )
+    judgement = ft.judge_locust_storm(
+        summary.samples_ms,
+        summary.users,
+        summary.connected,
+        budget(rv_target),
+        how=how,
+        rate=LOCUST_CONNECT_RATE,
+        error=summary.error,
+    )
+    judgement.metrics["runner"] = f"Locust, {summary.workers} worker(s)"
+    judgement.metrics["connect p95 ms"] = summary.connect_ms.get("p95")
+    rv_check.record(judgement)
+
+
+def keep_logs(folder: Path, rv_app: AppSession) -> list[str]:
+    """Locust's logs, redacted, into this check's artifacts; the private folder is removed."""
+    kept = []
+    for log in sorted(folder.glob("*.log")):
+        destination = rv_app.folder / "locust" / log.name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(rv_app.redactor.text(log.read_text(errors="replace")))
+        kept.append(str(destination))
+    shutil.rmtree(folder, ignore_errors=True)
+    return kept
 
 
 @pytest.mark.check(c.FT_006)

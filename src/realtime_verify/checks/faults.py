@@ -233,11 +233,56 @@ def judge_idle(recoveries: Sequence[Recovery], window_s: float, timeouts: str) -
     return Judgement(metrics={"idle window s": window_s, "on the path": timeouts}, timelines=timelines)
 
 
+STORM_FIX = "make connect handlers cheap and keep reconnection jitter (randomizationFactor > 0)"
+
+
 def judge_storm(recoveries: Sequence[Recovery], budget_s: float, *, how: str) -> Judgement:
     """every client returns within budget; the distribution, and lockstep when there is no jitter."""
     back = [r.reconnect_ms for r in recoveries if r.reconnected and r.reconnect_ms is not None]
     late = [r for r in recoveries if not r.reconnected or r.reconnect_ms is None or r.reconnect_ms > budget_s * 1000]
-    metrics: dict[str, Any] = {"clients": len(recoveries), "back": len(back), "fault": how}
+    first_late = f"first: {late[0].client}: {_not_back(late[0], budget_s)}" if late else ""
+    timelines = [r.timeline() for r in recoveries if r.client.startswith("page")]
+    return _judge_reconnects(back, len(recoveries), len(late), first_late, budget_s, how, timelines)
+
+
+def judge_locust_storm(
+    samples_ms: Sequence[float],
+    users: int,
+    connected: int,
+    budget_s: float,
+    *,
+    how: str,
+    rate: float = 0.0,
+    error: str | None = None,
+) -> Judgement:
+    """The storm run by Locust: the same judgement, from every Locust user's cut → back sample."""
+    if error:
+        raise CheckFailure(f"the Locust storm stopped early: {error}", fix="see the Locust logs in the artifacts")
+    if connected < users:
+        raise CheckFailure(
+            f"only {connected} of {users} Locust users connected before the cut: {users - connected} connects"
+            f" failed or timed out{f' at {rate:g} users/s' if rate else ''} (Locust's error report: the"
+            " artifacts' locust/master.log); the server cannot take connections at a reconnect storm's rate",
+            fix=f"{STORM_FIX}; check the server's and nginx's connection limits (worker_connections)",
+            metrics={"clients": users, "connected": connected, "fault": how},
+        )
+    back = list(samples_ms)
+    late = sum(1 for value in back if value > budget_s * 1000) + max(0, connected - len(back))
+    first_late = f"{connected - len(back)} never came back" if connected > len(back) else ""
+    return _judge_reconnects(back, connected, late, first_late, budget_s, how, [])
+
+
+def _judge_reconnects(
+    back_ms: Sequence[float],
+    clients: int,
+    late: int,
+    first_late: str,
+    budget_s: float,
+    how: str,
+    timelines: list[dict[str, Any]],
+) -> Judgement:
+    back = list(back_ms)
+    metrics: dict[str, Any] = {"clients": clients, "back": len(back), "fault": how}
     if back:
         metrics.update(
             {
@@ -247,17 +292,19 @@ def judge_storm(recoveries: Sequence[Recovery], budget_s: float, *, how: str) ->
                 "spread p5-p95 ms": round(percentile(back, 95) - percentile(back, 5), 1),
             }
         )
-    judgement = Judgement(metrics=metrics, timelines=[r.timeline() for r in recoveries if r.client.startswith("page")])
+    judgement = Judgement(metrics=metrics, timelines=timelines)
     series = LatencySeries("storm: reconnect after the cut", budget_ms=budget_s * 1000)
     for value in back:
         series.add(value)
     judgement.series.append(series)
     if late:
-        first = late[0]
+        slowest = (
+            f"; the slowest came back after {max(back) / 1000:.1f} s" if back and max(back) > budget_s * 1000 else ""
+        )
         raise CheckFailure(
-            f"{len(late)} of {len(recoveries)} clients were not back within budgets.reconnect_s = {budget_s:g} s"
-            f" (first: {first.client}: {_not_back(first, budget_s)})",
-            fix="make connect handlers cheap and keep reconnection jitter (randomizationFactor > 0)",
+            f"{late} of {clients} clients were not back within budgets.reconnect_s = {budget_s:g} s"
+            f" ({first_late or 'late'}{slowest})",
+            fix=STORM_FIX,
             metrics=metrics,
         )
     if len(back) >= 20 and metrics["spread p5-p95 ms"] < 50:

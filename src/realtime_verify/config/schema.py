@@ -199,6 +199,13 @@ class FaultsSection(Section):
 
     allowed: list[FaultMethod] = ["client"]
     storm_clients: Annotated[int, Field(ge=2, le=20_000)] = 200
+    # The reconnect storm past one machine: "locust" runs it through a Locust master here and workers here
+    # or on other machines (realtime_verify.faults.locust), judged the same way.
+    storm_runner: Literal["watchers", "locust"] = "watchers"
+    storm_workers: Annotated[int, Field(ge=0, le=64)] = 2  # Locust worker processes on this machine
+    storm_expect_workers: Annotated[int, Field(ge=1, le=1000)] | None = None  # in all (default: storm_workers)
+    storm_master_bind: str = "127.0.0.1"  # where remote workers reach the master
+    storm_master_port: Annotated[int, Field(ge=1, le=65535)] | None = None  # default: a free port
     # A fault check that would take longer with the target's real timers is skipped, saying so.
     # Default: 60 s in signoff, 900 s in nightly.
     max_check_s: Seconds | None = None

@@ -1,9 +1,9 @@
-"""FT-005's reconnect storm and a broadcast fan-out as a Locust scenario, for one machine or many.
+"""The reconnect-storm check's storm and a broadcast fan-out as a Locust scenario, for one machine or many.
 
-Runs inside Locust's own venv (bench/storm.py installs it into bench/.tools/locust-venv); it imports
-nothing from realtime-verify. Each Locust user is one python-socketio client (sync, under gevent,
-websocket only, the library's own reconnection: 1 s doubling to 5 s, randomised by half, as FT-005's
-watchers). The master conducts, the workers measure:
+Runs inside Locust's own venv (`python -m realtime_verify.faults.locust --install`); it imports
+nothing from realtime-verify (gevent monkey-patches the process it runs in). Each Locust user is one
+python-socketio client (sync, under gevent, websocket only, the library's own reconnection: 1 s
+doubling to 5 s, randomised by half, as the suite's storm watchers). The master conducts, the workers measure:
 
 1. users connect as Locust spawns them; each connect is a request ("socketio", "connect");
 2. when every user is connected, the master creates --rv-rounds orders through the API; each user
@@ -16,9 +16,9 @@ watchers). The master conducts, the workers measure:
 4. the workers send their raw reconnect samples to the master, which writes --rv-summary (JSON) and
    ends the run.
 
-    locust -f bench/locustfiles/locustfile.py --headless --master --expect-workers K -u N -r RATE --host URL \
+    locust -f locustfile.py --headless --master --expect-workers K -u N -r RATE --host URL \
         --rv-auth '{"token": "..."}' --rv-api-token T --rv-summary out.json ...
-    locust -f bench/locustfiles/locustfile.py --worker --master-host ADDR ...   # on each load machine
+    locust -f locustfile.py --worker --master-host ADDR ...   # on each load machine
 """
 
 from __future__ import annotations
@@ -47,13 +47,14 @@ REPORT_SLACK_S = 4.0  # workers report stats to the master every 3 s
 def _options(parser: Any) -> None:
     group = parser.add_argument_group("realtime-verify storm")
     group.add_argument("--rv-auth", default="{}", help="socket auth payload (JSON)")
+    group.add_argument("--rv-headers", default="{}", help="headers of the socket handshake, a session cookie (JSON)")
     group.add_argument("--rv-api-token", default="", help="Bearer token for POST --rv-orders-path")
     group.add_argument("--rv-orders-path", default="/api/orders", help="creates an item; its broadcast is timed")
     group.add_argument("--rv-socket-path", default="/socket.io/")
     group.add_argument("--rv-rounds", type=int, default=3, help="fan-out broadcasts")
     group.add_argument("--rv-cut", choices=("edge", "client"), default="client")
     group.add_argument("--rv-control-url", default="", help="the embedded stack's control API (--rv-cut edge)")
-    group.add_argument("--rv-budget", type=float, default=10.0, help="reconnect budget, seconds (FT-005's)")
+    group.add_argument("--rv-budget", type=float, default=10.0, help="reconnect budget, seconds (the storm check's)")
     group.add_argument("--rv-resolve", default="", help="NAME=ADDRESS, like curl --resolve (embedded: app.test)")
     group.add_argument("--rv-ca-file", default="", help="CA to trust (the embedded stack's)")
     group.add_argument("--rv-summary", default="", help="where the master writes the JSON summary")
@@ -104,6 +105,7 @@ class StormUser(User):
             self.sio.connect(
                 self.host,
                 auth=json.loads(options.rv_auth),
+                headers=json.loads(options.rv_headers),
                 transports=["websocket"],
                 socketio_path=options.rv_socket_path.strip("/"),
                 wait_timeout=30,
