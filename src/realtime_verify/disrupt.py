@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from realtime_verify import catalogue as c
 from realtime_verify.catalogue import RunProfile
 from realtime_verify.checks.faults import Recovery
 from realtime_verify.config import Profile
@@ -55,6 +56,15 @@ def bound_check(expected_s: float, profile: Profile, run_profile: RunProfile, wh
 
 def edge_allowed(target: Target) -> bool:
     return target.stack is not None and "edge" in target.profile.faults.allowed
+
+
+async def require_websocket(page: AppPage) -> None:
+    """The suite cuts and watches a page's connection through its WebSocket: a page left on
+    long-polling can be neither, so a check that needs it is not judged (RT-001 fails for it)."""
+    if not await page.rv.wait_upgraded_after(0, UPGRADE_TIMEOUT_S):
+        raise NotApplicable(
+            f"{page.name} stays on long-polling, with no WebSocket to cut or watch ({c.RT_001.id} says why)"
+        )
 
 
 async def cut_everything(target: Target, pages: Sequence[AppPage], proxy: WatcherProxy | None) -> Cut:

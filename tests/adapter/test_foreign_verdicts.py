@@ -45,6 +45,8 @@ class Case:
     app_faults: str = ""
     env: dict[str, str] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
+    # Checks that may fail too, each for a reason that depends on the machine's load (said where used).
+    may_fail: set[str] = field(default_factory=set)
     cause: tuple[str, str] | None = None  # (check, words its message must contain)
 
 
@@ -108,6 +110,9 @@ CASES = {
         "py-rooms",
         nginx_edits=("no-upgrade",),
         failed={"HS-003", "RT-001", "NGX-003"},
+        # Chat over long-polling is an HTTP round trip per message: on a loaded 2-core machine its
+        # render p95 can pass the 250 ms budget (measured: 336 ms with two suites running at once).
+        may_fail={"RT-002"},
         cause=("RT-001", "long-polling"),
     ),
     "py-rooms refuses the Origin": Case(
@@ -152,7 +157,7 @@ async def test_foreign_app_verdict(name: str, tmp_path: Path) -> None:
     statuses = {check["check_id"]: check for check in summary["checks"]}
     failed = {check_id for check_id, check in statuses.items() if check["status"] == "failed"}
     context = f"{name}: failed {sorted(failed)}\n{output}"
-    assert failed == case.failed, context
+    assert case.failed <= failed <= case.failed | case.may_fail, context
     assert not [c for c in statuses.values() if c["status"] in ("error", "not run")], context
     if not case.failed:
         assert code == 0, context

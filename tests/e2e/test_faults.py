@@ -81,6 +81,7 @@ async def test_updates_made_while_cut_off_appear_once_after_reconnecting(
     rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_markers: Markers, rv_check: CheckRecord
 ) -> None:
     a, b = await rv_app.page("a"), await rv_app.page("b", cut=True)
+    await disrupt.require_websocket(b)
     await rv_adapter.open_chat(a, rv_adapter.user("b"))
     await rv_adapter.open_chat(b, rv_adapter.user("a"))
     # One message before the cut, so the page has something to resync from.
@@ -379,6 +380,7 @@ async def test_the_page_reconnects_after_going_offline(
             "the page is served from localhost, where socket.io-client ignores the browser's offline event"
             " (serve it from 127.0.0.1 or a name)"
         )
+    await disrupt.require_websocket(a)
     chat = rv_adapter.capabilities.chat != "none"
     had = []
     if chat:

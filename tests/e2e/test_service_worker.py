@@ -33,6 +33,22 @@ async def controlled(page: AppPage) -> bool:
     return True
 
 
+async def workers(page: AppPage, *, update: bool = False) -> dict[str, str | None]:
+    """The page's registration: the state of its installing, waiting and active workers (after an
+    update check, when asked)."""
+    state: dict[str, str | None] = await page.page.evaluate(
+        """async (update) => {
+            const r = await navigator.serviceWorker.getRegistration();
+            if (!r) return {};
+            if (update) await r.update().catch((e) => console.warn("[rv] update check failed:", e.message));
+            return {installing: r.installing?.state ?? null, waiting: r.waiting?.state ?? null,
+                    active: r.active?.state ?? null};
+        }""",
+        update,
+    )
+    return state
+
+
 @pytest.mark.check(c.SW_001)
 async def test_a_new_service_worker_takes_over_every_open_tab(
     rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_check: CheckRecord
@@ -50,12 +66,20 @@ async def test_a_new_service_worker_takes_over_every_open_tab(
     updated = disrupt.now_ms()
     await rv_target.stack.restart_backend(app_version=version)  # a deploy: a changed sw.js is served
     # The browser looks for a new worker on its next navigation; the suite asks at once instead.
-    await first.page.evaluate("() => navigator.serviceWorker.getRegistration().then(r => r && r.update())")
+    await workers(first, update=True)
     budget = rv_target.profile.budgets.reconnect_s
     banner = rv_target.profile.ui.version_banner
     seen = []
     for tab, connected_before in zip(tabs, was_connected, strict=True):
-        took_over = await tab.rv.wait_timeline("sw-controllerchange", after=updated, timeout_s=budget)
+        took_over = await tab.rv.wait_timeline("sw-controllerchange", after=updated, timeout_s=budget / 2)
+        state = None
+        if took_over is None:
+            state = await workers(tab)
+            if not state.get("installing") and not state.get("waiting"):
+                # The update check found nothing new (it can race the deploy): ask once more.
+                await workers(tab, update=True)
+            took_over = await tab.rv.wait_timeline("sw-controllerchange", after=updated, timeout_s=budget / 2)
+            state = None if took_over is not None else await workers(tab)
         text = None
         if banner:
             locator = tab.page.locator(banner)
@@ -65,7 +89,7 @@ async def test_a_new_service_worker_takes_over_every_open_tab(
         reconnected = await tab.rv.wait_connected(budget) if connected_before else False
         seen.append(
             sw.TabUpdate(
-                tab.name, None if took_over is None else took_over - updated, text, connected_before, reconnected
+                tab.name, None if took_over is None else took_over - updated, text, connected_before, reconnected, state
             )
         )
     rv_check.record(sw.judge_sw_update(seen, version, budget))

@@ -19,6 +19,8 @@ class TabUpdate:
     banner: str | None  # the version banner's text afterwards (None: no banner configured)
     was_connected: bool
     reconnected: bool  # connected again (or never dropped) within budget
+    # The registration when the wait ended: {"installing": state|None, "waiting": ..., "active": ...}.
+    workers: dict[str, str | None] | None = None
 
 
 def judge_sw_update(tabs: Sequence[TabUpdate], version: str, budget_s: float) -> Judgement:
@@ -26,11 +28,7 @@ def judge_sw_update(tabs: Sequence[TabUpdate], version: str, budget_s: float) ->
     metrics = {}
     for tab in tabs:
         if tab.took_over_ms is None:
-            raise CheckFailure(
-                f"{tab.tab} kept the old service worker: the new one stayed waiting (no controllerchange within"
-                f" {budget_s:g} s of the update)",
-                fix="post SKIP_WAITING to the waiting worker (and call clients.claim() in its activate event)",
-            )
+            raise CheckFailure(_not_taken_over(tab, budget_s), fix=_NOT_TAKEN_OVER_FIX)
         if tab.banner is not None and version not in tab.banner:
             raise CheckFailure(
                 f"{tab.tab} never said it runs version {version} (its banner shows {tab.banner!r})",
@@ -43,6 +41,22 @@ def judge_sw_update(tabs: Sequence[TabUpdate], version: str, budget_s: float) ->
             )
         metrics[f"{tab.tab} took over after ms"] = round(tab.took_over_ms, 1)
     return Judgement(metrics={**metrics, "version": version})
+
+
+_NOT_TAKEN_OVER_FIX = "post SKIP_WAITING to the waiting worker (and call clients.claim() in its activate event)"
+
+
+def _not_taken_over(tab: TabUpdate, budget_s: float) -> str:
+    """Why a tab kept its old worker, from the registration's state when the wait ended."""
+    workers = tab.workers or {}
+    lead = f"{tab.tab} kept the old service worker {budget_s:g} s after the update"
+    if workers.get("waiting"):
+        return f"{lead}: the new one stayed waiting (no controllerchange)"
+    if workers.get("installing"):
+        return f"{lead}: the new one was still installing (its install event did not finish: a precache fetch?)"
+    if tab.workers is not None:
+        return f"{lead}: the browser found no new worker after two update checks (is the new sw.js served?)"
+    return f"{lead}: no controllerchange"
 
 
 @dataclass
