@@ -60,7 +60,7 @@ def edge_allowed(target: Target) -> bool:
 
 async def require_websocket(page: AppPage) -> None:
     """The suite cuts and watches a page's connection through its WebSocket: a page left on
-    long-polling can be neither, so a check that needs it is not judged (RT-001 fails for it)."""
+    long-polling can be neither, so a check that needs it is not judged (the transport check fails for it)."""
     if not await page.rv.wait_upgraded_after(0, UPGRADE_TIMEOUT_S):
         raise NotApplicable(
             f"{page.name} stays on long-polling, with no WebSocket to cut or watch ({c.RT_001.id} says why)"
