@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: verify test setup unit e2e selftest selftest-nightly repeat lint format bench bench-verdict bench-fidelity \
+.PHONY: verify test setup unit e2e selftest selftest-nightly repeat lint format bench bench-audit bench-verdict bench-fidelity \
 	bench-scale bench-peer bench-storm bench-all test-bench clean lock wheel install-test
 # `make lock`: every dependency re-resolved (within pyproject.toml's ranges) for any platform, hashed.
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --upgrade --quiet --custom-compile-command "make lock"
@@ -65,6 +65,9 @@ format: setup
 ## bench: one latency run (reports/bench/latency.json); bench-all: every figure of bench/RESULTS.md (~1 h)
 bench: setup
 	$(BIN)/python bench/latency.py $(ARGS)
+
+bench-audit: setup
+	$(BIN)/python bench/audit.py $(ARGS)
 
 bench-verdict: setup
 	$(BIN)/python bench/verdict.py $(ARGS)

@@ -4,7 +4,6 @@ Kubernetes manifests and the process environment; kinds told by content; huge in
 from __future__ import annotations
 
 import base64
-import time
 from pathlib import Path
 
 import pytest
@@ -352,18 +351,14 @@ def test_an_input_over_the_limit_is_refused_at_once(tmp_path: Path) -> None:
     huge = tmp_path / ".env"
     with huge.open("wb") as handle:
         handle.truncate(MAX_INPUT_BYTES + 1)
-    started = time.perf_counter()
     with pytest.raises(UsageError, match=r"\.env is 16\.8 MB: too large for an env source"):
         run(huge)
-    assert time.perf_counter() - started < 0.5
 
 
 def test_a_large_env_file_is_read_in_linear_time_and_values_are_cut(tmp_path: Path) -> None:
     filler = "".join(f"VAR_{i}=value_{i}_{'x' * 40} # comment\n" for i in range(150_000))
     env = write(tmp_path, ".env.production", filler + f"{ENABLE}=true\n{URL}=ws://{'a' * 200_000}.example.com\n")
-    started = time.perf_counter()
-    results = run(env)
-    assert time.perf_counter() - started < 3.0
+    results = run(env)  # its speed: bench/audit.py
     assert results[c.ENV_002.id].status is Status.FAILED
     assert len(results[c.ENV_002.id].message) < 2_000
     assert "... (200017 characters)" in results[c.ENV_002.id].message  # ws://aaa...example.com, cut when shown

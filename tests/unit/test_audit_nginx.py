@@ -4,7 +4,6 @@ includes as nginx resolves them, four outcomes, and the header semantics the cor
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -526,12 +525,10 @@ def test_socket_read_timeout_for_hs_002(tmp_path: Path) -> None:
     assert socket_read_timeout(conf, SOCKET) == (30, f"{conf}:1")
 
 
-def test_the_largest_conf_is_read_well_under_a_second(tmp_path: Path) -> None:
+def test_a_conf_of_400_servers_is_judged_for_the_site_s_server(tmp_path: Path) -> None:
     servers = "".join(
         f"server {{ listen 443 ssl; server_name s{i}.example.com; {GOOD_LOCATION} location / {{ return 404; }} }}\n"
         for i in range(400)
     )
     conf = write(tmp_path, "big.conf", servers)
-    started = time.perf_counter()
-    assert statuses(audit(conf, site="https://s399.example.com")) == {}
-    assert time.perf_counter() - started < 1.0
+    assert statuses(audit(conf, site="https://s399.example.com")) == {}  # its speed: bench/audit.py
