@@ -231,10 +231,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (selected if wanted else deselected).append(item)
         if wanted:
             checks.append(check)
+            _CHECK_NODES.add(item.nodeid)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
     config.stash[STATE].checks = checks
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if checks and terminal is not None:
+        terminal.showfspath = False  # a live line per check instead of a file name and dots
     if checks:
         try:
             prepare_output(settings.output)
@@ -355,6 +359,9 @@ async def rv_browser(rv_settings: RunSettings, rv_target: Target, rv_run: RunSta
 def rv_check(request: pytest.FixtureRequest) -> CheckRecord:
     """What this check records: pass judgements to `rv_check.record(...)`; they reach every report."""
     record: CheckRecord = request.node.stash.setdefault(RECORD, CheckRecord())
+    check = check_of(request.node)
+    if check is not None:
+        record.progress = lambda text: _live(request.config, f"{'':<8} {check.id:<8} … {text}")
     return record
 
 
@@ -434,6 +441,7 @@ def pytest_runtest_makereport(
     elif report.when == "teardown" and RESULT in item.stash:
         # Artifacts are saved when the check's pages close, after its result was recorded.
         result = item.stash[RESULT]
+        _live(item.config, fmt.progress_line(result))
         result.artifacts = list(item.stash.get(RECORD, CheckRecord()).artifacts)
         if report.failed and result.status in (Status.PASSED, Status.WARNING):
             # Cleaning up after the check failed (its synthetic data, its pages): say so, never pass quietly.
@@ -536,6 +544,29 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.reports = write_reports(report, settings.output)
     state.session_values["verdict"] = report.verdict
     session.exitstatus = report.exit_status
+
+
+def _live(config: pytest.Config, line: str) -> None:
+    """Live progress: a line on the terminal as a check finishes or a long one moves on."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    state = config.stash.get(STATE, None)
+    if terminal is None or state is None:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    # A check's progress is said while pytest captures its output: step outside the capture.
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        terminal.ensure_newline()
+        terminal.write_line(state.redactor.text(line))
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    """No dot per check: its live line says more (pytest still counts outcomes as usual)."""
+    if report.nodeid in _CHECK_NODES and report.when == "call":
+        return report.outcome, "", report.outcome.upper()
+    return None
+
+
+_CHECK_NODES: set[str] = set()
 
 
 def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:

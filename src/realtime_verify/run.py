@@ -68,6 +68,7 @@ class CheckRecord:
     judgement: Judgement = field(default_factory=Judgement)
     artifacts: list[str] = field(default_factory=list)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    progress: Callable[[str], None] | None = None  # where `say` goes (the plugin: the terminal)
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -81,6 +82,12 @@ class CheckRecord:
         mine.checked += judgement.checked
         mine.series += judgement.series
         mine.timelines += judgement.timelines
+
+    def say(self, text: str) -> None:
+        """A progress line for a long check (a storm, an idle window): the person watching knows it is
+        not hung. The plugin prints it; elsewhere it goes nowhere."""
+        if self.progress is not None:
+            self.progress(text)
 
     def on_cleanup(self, cleanup: Callable[[], Awaitable[None]]) -> None:
         """Run `cleanup` when the check ends, passed or failed (synthetic data it created)."""

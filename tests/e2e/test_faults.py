@@ -193,8 +193,10 @@ async def test_a_reconnect_storm_comes_back_within_budget(
             for i in range(start, min(count, start + STORM_BATCH))
         ]
         watchers += await asyncio.gather(*batch)
+        rv_check.say(f"storm: {len(watchers)} of {count} watchers connected")
     before = [await a.rv.connects(), await b.rv.connects()]
     cut = await disrupt.cut_everything(rv_target, (a, b), watcher_proxy)
+    rv_check.say(f"storm: every connection cut; waiting up to {budget(rv_target) + 5:g} s for all to come back")
     recoveries = await asyncio.gather(
         disrupt.page_recovery(a, cut, before[0], budget(rv_target) + 5),
         disrupt.page_recovery(b, cut, before[1], budget(rv_target) + 5),
@@ -228,6 +230,7 @@ async def locust_storm(rv_app: AppSession, rv_target: Target, rv_check: CheckRec
     address = rv_target.network.resolve.get(host)
     edge = disrupt.edge_allowed(rv_target)
     timeout_s = count / LOCUST_CONNECT_RATE * 3 + budget(rv_target) * 3 + 120
+    rv_check.say(f"storm through Locust: {count} users over {expected} worker(s), bounded by {timeout_s:.0f} s")
     folder = Path(tempfile.mkdtemp(prefix="rv-locust-"))  # private (0700): Locust's logs may echo a token
     try:
         summary = await asyncio.to_thread(
@@ -341,29 +344,31 @@ async def test_an_idle_connection_outlives_every_idle_timeout(
             # The request came too late to freeze the app before its next ping: try on the next one.
         else:
             rv_check.metrics["late ping"] = "not tried: the app could not be frozen before its next ping (3 tries)"
+    tolerance = profile.budgets.heartbeat_interval_s * (profile.budgets.missed_pongs + 1)
+    # The page's own heartbeat notices a frozen server sooner than the freeze ends, as it is designed
+    # to: that is no cut, and the page's drop must not end the watcher's idle window early.
+    judge_page = "one ping late by" not in limits or not profile.app.heartbeat or tolerance > freeze
+    rv_check.say(f"idle for up to {window:.0f} s, past every idle timeout on the path")
     # The window is the observation: a disconnect ends it early.
-    await first_disconnect(page, watcher, window)
+    await first_disconnect(page if judge_page else None, watcher, window)
     timeouts = ", ".join(f"{name} {value:g} s" for name, value in limits.items())
     recoveries = [ft.Recovery(f"watcher {watcher.name}", cut.at, list(watcher.timeline), True)]
-    tolerance = profile.budgets.heartbeat_interval_s * (profile.budgets.missed_pongs + 1)
-    if "one ping late by" not in limits or not rv_target.profile.app.heartbeat or tolerance > freeze:
+    if judge_page:
         recoveries.append(ft.Recovery(page.name, cut.at, await page.rv.timeline(), True))
     else:
-        # The page's own heartbeat notices a frozen server sooner, as it is designed to: not a cut.
         rv_check.metrics[f"{page.name} during the freeze"] = (
             f"not judged: its heartbeat gives up after {tolerance:g} s, the freeze lasted {freeze:g} s"
         )
     rv_check.record(ft.judge_idle(recoveries, window, timeouts))
 
 
-async def first_disconnect(page: AppPage, watcher: Watcher, window_s: float) -> None:
-    """Wait until the page or the watcher loses its connection, or the window ends."""
-    waits = [
-        asyncio.ensure_future(page.rv.wait_disconnected(window_s)),
-        asyncio.ensure_future(watcher.wait_disconnect(window_s)),
-    ]
+async def first_disconnect(page: AppPage | None, watcher: Watcher, window_s: float) -> None:
+    """Wait until the page (when it is judged) or the watcher loses its connection, or the window ends."""
+    waits = [asyncio.ensure_future(watcher.wait_disconnect(window_s))]
+    if page is not None:
+        waits.append(asyncio.ensure_future(page.rv.wait_disconnected(window_s)))
     done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    if not any(task.result() for task in done):  # the first to end did not see a disconnect: wait for the other
+    if pending and not any(task.result() for task in done):  # no disconnect yet: wait for the other
         await asyncio.wait(pending)
     for task in pending:
         task.cancel()

@@ -62,6 +62,12 @@ def key_figure(result: CheckResult) -> str:
     return ""
 
 
+def progress_line(result: CheckResult) -> str:
+    """One line as a check finishes: status, ID, time, and its key figure or why it did not pass."""
+    said = key_figure(result) if result.status is Status.PASSED else (result.message.splitlines() or [""])[0]
+    return _cut(f"{label(result):<8} {result.check_id:<8} {result.duration_s:6.1f} s  {said}", 160)
+
+
 def counts(results: Iterable[CheckResult]) -> dict[str, int]:
     found = list(results)
     return {status.value: sum(1 for r in found if r.status is status) for status in ORDER}

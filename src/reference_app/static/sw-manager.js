@@ -31,10 +31,15 @@ export class ServiceWorkerManager {
   watch(registration) {
     if (registration.waiting && navigator.serviceWorker.controller) this.activate(registration.waiting);
     registration.addEventListener("updatefound", () => {
-      const worker = registration.installing;
-      worker?.addEventListener("statechange", () => {
+      // On a busy page this task can run after the worker finished installing: it is then already
+      // waiting, and no statechange to "installed" will follow. Settle on what it is now, too.
+      const worker = registration.installing ?? registration.waiting;
+      if (!worker) return;
+      const settle = () => {
         if (worker.state === "installed" && navigator.serviceWorker.controller) this.activate(worker);
-      });
+      };
+      worker.addEventListener("statechange", settle);
+      settle();
     });
   }
 
@@ -48,7 +53,14 @@ export class ServiceWorkerManager {
 
   /** Ask the browser to look for a new sw.js (after a reconnect, a deploy is likely). */
   checkForUpdate() {
-    this.registration?.update().catch((e) => console.warn("[sw] update check failed:", e.message));
+    const registration = this.registration;
+    registration
+      ?.update()
+      .then(() => {
+        // A worker that installed while no tab was listening waits for ever: activate it.
+        if (registration.waiting && navigator.serviceWorker.controller) this.activate(registration.waiting);
+      })
+      .catch((e) => console.warn("[sw] update check failed:", e.message));
   }
 
   askVersion() {
