@@ -15,10 +15,11 @@ verify: setup
 ## test: install what is missing, then lint, unit tests, the stack's tests, the e2e suite, the foreign
 ## apps, the self-tests against every fault, the hostile inputs, the reports and the wheel (~25 min)
 # Two workers (this is a 2-core machine): loadscope keeps a module's shared stack on one worker. The
-# self-tests and foreign apps start a stack per test, and one module holds all 31 faults: worksteal
-# spreads them over both workers (loadscope ran them all on one: 37 min instead of about 15).
+# self-tests and foreign apps start a stack and a browser per test and mostly wait (on reconnects,
+# idle windows, restarts: ~0.65 of a core each), and one module holds all 31 faults: worksteal over
+# three workers (loadscope ran them all on one: 37 min; two workers: 24 min).
 PYTEST_PAR := $(BIN)/python -m pytest -n 2 --dist loadscope
-PYTEST_EACH := $(BIN)/python -m pytest -n 2 --dist worksteal
+PYTEST_EACH := $(BIN)/python -m pytest -n 3 --dist worksteal
 test: setup lint
 	$(PYTEST_PAR) tests/unit tests/reference_app tests/integration
 	$(BIN)/realtime-verify run --output reports/test-e2e
