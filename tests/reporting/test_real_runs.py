@@ -49,11 +49,6 @@ def test_every_linked_artifact_exists(failed_run: Ran) -> None:
     assert all((failed_run.output / link).is_file() for link in links), links
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (plugin.py): artifacts are saved in rv_app's teardown, after the check's result was made,"
-    " so CheckResult.artifacts stays empty",
-)
 def test_the_failed_browser_check_links_its_screenshot(failed_run: Ran) -> None:
     html = (failed_run.output / "report.html").read_text(encoding="utf-8")
     assert re.search(r"href='artifacts/[^']+/screenshot\.png'>screenshot</a>", html)

@@ -116,11 +116,6 @@ def test_no_password_or_api_token_is_anywhere(traced_run: Ran, secrets_planted: 
     assert leaks(traced_run, needles) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (artifacts.py, redact.py): the page's own session cookie (set by the login form, unknown to the"
-    " adapter) stays in trace.network, in request.cookies[].value and the Cookie header",
-)
 def test_no_session_cookie_is_anywhere(traced_run: Ran, secrets_planted: dict[str, str]) -> None:
     heads = session_cookie_heads(secrets_planted["app signing secret"])
     assert leaks(traced_run, {f"session cookie of user {n}": head for n, head in enumerate(heads, start=1)}) == []
