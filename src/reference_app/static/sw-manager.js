@@ -33,14 +33,18 @@ export class ServiceWorkerManager {
     registration.addEventListener("updatefound", () => {
       // On a busy page this task can run after the worker finished installing: it is then already
       // waiting, and no statechange to "installed" will follow. Settle on what it is now, too.
-      const worker = registration.installing ?? registration.waiting;
-      if (!worker) return;
-      const settle = () => {
-        if (worker.state === "installed" && navigator.serviceWorker.controller) this.activate(worker);
-      };
-      worker.addEventListener("statechange", settle);
-      settle();
+      this.settle(registration.installing ?? registration.waiting);
     });
+  }
+
+  /** Activate `worker` once it has installed (at once if it already has). */
+  settle(worker) {
+    if (!worker) return;
+    const settle = () => {
+      if (worker.state === "installed" && navigator.serviceWorker.controller) this.activate(worker);
+    };
+    worker.addEventListener("statechange", settle);
+    settle();
   }
 
   activate(worker) {
@@ -57,8 +61,9 @@ export class ServiceWorkerManager {
     registration
       ?.update()
       .then(() => {
-        // A worker that installed while no tab was listening waits for ever: activate it.
-        if (registration.waiting && navigator.serviceWorker.controller) this.activate(registration.waiting);
+        // A worker that installed while no tab was listening waits for ever: activate it, now or
+        // when the one this check found has installed (update() resolves when installing starts).
+        this.settle(registration.installing ?? registration.waiting);
       })
       .catch((e) => console.warn("[sw] update check failed:", e.message));
   }
