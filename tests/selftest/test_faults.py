@@ -61,7 +61,12 @@ CAUSE: dict[str, tuple[Check, str]] = {
 PROVEN_BY_FIXTURE = {c.NGX_001: "tests/fixtures/nginx/no-socket-proxy.conf"}
 # Every run of a fault: fewer chat samples (the latency figures are not what a fault run proves), and
 # whatever RV_SELFTEST_RUN_ARGS adds (`make selftest-nightly`: the nightly profile, production timers).
-FAULT_RUN_ARGS = ["--set", "budgets.chat_samples=5", *os.environ.get("RV_SELFTEST_RUN_ARGS", "").split()]
+# No fault here is proven by a latency budget, and p95 over 5 samples is their maximum: one slow render
+# on a loaded machine (measured: 319 ms) must not count as a fault's side effect. Budgets of 2 s.
+FAULT_RUN_ARGS = [
+    *("--set", "budgets.chat_samples=5", "--set", "budgets.chat_p95_ms=2000", "--set", "budgets.item_p95_ms=2000"),
+    *os.environ.get("RV_SELFTEST_RUN_ARGS", "").split(),
+]
 
 
 def run_args(fault: Fault) -> list[str]:
