@@ -270,6 +270,21 @@ class Instrumentation:
         )
         return log
 
+    async def removed_after_render(self, text: str) -> bool:
+        """True when a marker in `text` rendered on this page once and is no longer anywhere in its DOM:
+        the page took away what it had shown. False when none of `text`'s markers ever rendered, or
+        one is still on the page."""
+        gone: bool = await self.page.evaluate(
+            """([text, fallback]) => {
+                const pattern = (window.__rvConfig || {}).markerPattern || fallback;
+                const markers = text.match(new RegExp(pattern, "g")) || [];
+                const shown = document.body ? document.body.textContent : "";
+                return markers.some(m => m in window.__rv.renders) && !markers.some(m => shown.includes(m));
+            }""",
+            [text, MARKER_PATTERN],
+        )
+        return gone
+
     async def wait_upgraded(self, socket_path: str, timeout_s: float) -> bool:
         """Wait until a WebSocket on the socket path is open and past the Engine.IO upgrade.
 

@@ -111,7 +111,7 @@ async def test_item_updates_reach_other_browser_and_watcher(
             await b.rv.wait_rendered(marker, observe.RENDER_TIMEOUT_S)
             steps += await observe.item_steps(rv_adapter, user, item, marker, a, b, watcher)
         except WaitTimeout as error:
-            raise CheckFailure(str(error), fix=c.RT_004.fix) from None
+            raise CheckFailure(str(error), fix=error.fix or c.RT_004.fix) from None
     profile = rv_target.profile
     rv_check.record(rt.judge_item_steps(steps, profile.items.event, profile.budgets.item_p95_ms))
 

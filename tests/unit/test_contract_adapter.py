@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from realtime_verify.adapter import ContractAdapter, ItemUpdate, TestUser, WatcherLogin
+from realtime_verify.adapter import ContractAdapter, Item, ItemUpdate, TestUser, WatcherLogin
 from realtime_verify.config import load_profile
-from realtime_verify.errors import ConfigError, RealtimeVerifyError
+from realtime_verify.errors import ConfigError, RealtimeVerifyError, WaitTimeout
 from realtime_verify.net import NetworkOptions
 from realtime_verify.probes import Handshake
 from realtime_verify.target import Credentials, Session, Target
@@ -208,6 +208,40 @@ async def test_a_create_answer_without_an_id_names_the_key() -> None:
     contract = adapter()
     with pytest.raises(ConfigError, match=r"items\.created_id_path 'id'"):
         await contract.create_item(contract.user("a"), "x")
+
+
+@dataclass
+class FakeRv:
+    """A page's instrumentation, answering whether the page removed a marker it had rendered."""
+
+    removed: bool
+
+    async def removed_after_render(self, text: str) -> bool:
+        return self.removed
+
+
+@dataclass
+class FakePage:
+    rv: FakeRv
+    name: str = "page A"
+
+
+async def test_a_row_the_page_removed_after_rendering_it_is_a_failure_not_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    contract = adapter()
+
+    async def no_row(page: Any, key: str, timeout_s: float, *, has_text: str | None = None) -> Any:
+        raise ConfigError(f"items.{key} matched no visible element on {page.name}")
+
+    monkeypatch.setattr(contract, "_find", no_row)
+    item = Item(7, "[realtime-verify] rv-ab12-3 item")
+    with pytest.raises(WaitTimeout, match=r"page A removed the row of item .*rv-ab12-3.* after rendering it") as gone:
+        await contract.advance_item(FakePage(FakeRv(removed=True)), item)  # type: ignore[arg-type]
+    assert "list reload" in gone.value.fix
+    # Still on the page, just not in an element items.row selects: that is the profile's to fix.
+    with pytest.raises(ConfigError, match=r"items\.row matched no visible element on page A"):
+        await contract.advance_item(FakePage(FakeRv(removed=False)), item)  # type: ignore[arg-type]
 
 
 # Users and logins --------------------------------------------------------------------------------

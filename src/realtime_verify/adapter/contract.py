@@ -32,6 +32,11 @@ from realtime_verify.watcher import Watcher
 
 REQUIRED_ROLES = ("a", "b")
 INPUT_CLEAR_WAIT_MS = 2000
+ROW_REMOVED_FIX = (
+    "the page's list reload or resync (a GET of the whole list) raced the item's update event: a list read"
+    " before the change arrived after it and dropped the row; keep rows changed since the request started"
+    " (by revision or a change counter) instead of removing every row the answer lacks"
+)
 
 
 class ContractAdapter(AppAdapter):
@@ -290,7 +295,17 @@ class ContractAdapter(AppAdapter):
         items, timeout = self.profile.items, self.profile.target.connect_timeout_s
         if not items.advance:
             return False
-        row = await self._find(page, "row", timeout, has_text=item.title)
+        try:
+            row = await self._find(page, "row", timeout, has_text=item.title)
+        except ConfigError:
+            # Shown, then gone: the app took the row away, which no selector explains.
+            if await page.rv.removed_after_render(item.title):
+                raise WaitTimeout(
+                    f"{page.name} removed the row of item {item.title!r} after rendering it"
+                    " (a list reload replaced it?)",
+                    fix=ROW_REMOVED_FIX,
+                ) from None
+            raise
         button = row.locator(items.advance)
         try:
             await button.first.dispatch_event("click", timeout=timeout * 1000)

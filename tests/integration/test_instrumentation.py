@@ -1,0 +1,48 @@
+"""What the page instrumentation (instrument.js) tells about a page, in a real Chromium with no app behind it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from playwright.async_api import Page, Route, async_playwright
+
+from realtime_verify.browser import Instrumentation, find_chromium, instrumentation_script, launch_chromium
+from realtime_verify.net import NetworkOptions
+
+URL = "http://rv.test/"  # answered by the route below: nothing is resolved or fetched
+HTML = "<ul id='list'></ul><p id='other'></p>"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def page() -> AsyncIterator[Page]:
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright, find_chromium(playwright), NetworkOptions())
+        try:
+            context = await browser.new_context()
+            await context.add_init_script(instrumentation_script("/socket.io/"))
+            opened = await context.new_page()
+
+            async def serve(route: Route) -> None:
+                await route.fulfill(content_type="text/html", body=HTML)
+
+            await opened.route(URL, serve)
+            await opened.goto(URL)
+            yield opened
+        finally:
+            await browser.close()
+
+
+async def test_a_marker_the_page_rendered_then_removed_is_told_from_one_it_still_shows(page: Page) -> None:
+    rv = Instrumentation(page, "page A")
+    title = "[realtime-verify] rv-ab12-7 item"
+    assert not await rv.removed_after_render(title), "never rendered: nothing was removed"
+    await page.evaluate(
+        "(t) => { const row = document.createElement('li'); row.textContent = t; list.append(row); }", title
+    )
+    await rv.wait_rendered("rv-ab12-7", 5)
+    assert not await rv.removed_after_render(title), "rendered and still there"
+    await page.evaluate("() => list.replaceChildren()")
+    assert await rv.removed_after_render(title), "rendered, then the list was replaced without it"
+    await page.evaluate("() => { other.textContent = 'moved: rv-ab12-7'; }")
+    assert not await rv.removed_after_render(title), "still on the page, elsewhere: a selector matter, not removed"
