@@ -31,3 +31,15 @@ def test_a_tab_that_kept_its_old_worker_says_what_the_registration_was_doing(
     with pytest.raises(CheckFailure, match=words) as raised:
         sw.judge_sw_update([tab(None, workers)], "rv-1", 10)
     assert raised.value.fix.startswith("post SKIP_WAITING")
+
+
+def test_a_worker_still_waiting_after_the_old_one_was_stopped_was_never_asked_to_skip_waiting() -> None:
+    waiting = {"installing": None, "waiting": "installed", "active": "activated"}
+    stopped = sw.TabUpdate("tab 1", None, None, True, True, waiting, stopped_old=True)
+    with pytest.raises(CheckFailure, match="although the old one was stopped .*nothing asked it to skip waiting"):
+        sw.judge_sw_update([stopped], "rv-1", 10)
+
+
+def test_a_take_over_the_suite_hurried_along_says_so() -> None:
+    hurried = sw.TabUpdate("tab 1", 5200.0, None, True, True, stopped_old=True)
+    assert sw.judge_sw_update([hurried], "rv-1", 10).metrics["old worker stopped by the suite"] is True

@@ -21,6 +21,9 @@ class TabUpdate:
     reconnected: bool  # connected again (or never dropped) within budget
     # The registration when the wait ended: {"installing": state|None, "waiting": ..., "active": ...}.
     workers: dict[str, str | None] | None = None
+    # The suite stopped the old worker while the new one waited (Chromium defers a requested activation
+    # while the old worker is busy or starting; stopping it is what the browser's idle timeout does).
+    stopped_old: bool = False
 
 
 def judge_sw_update(tabs: Sequence[TabUpdate], version: str, budget_s: float) -> Judgement:
@@ -40,6 +43,8 @@ def judge_sw_update(tabs: Sequence[TabUpdate], version: str, budget_s: float) ->
                 fix=c.SW_001.fix,
             )
         metrics[f"{tab.tab} took over after ms"] = round(tab.took_over_ms, 1)
+    if any(tab.stopped_old for tab in tabs):
+        metrics["old worker stopped by the suite"] = True
     return Judgement(metrics={**metrics, "version": version})
 
 
@@ -50,6 +55,11 @@ def _not_taken_over(tab: TabUpdate, budget_s: float) -> str:
     """Why a tab kept its old worker, from the registration's state when the wait ended."""
     workers = tab.workers or {}
     lead = f"{tab.tab} kept the old service worker {budget_s:g} s after the update"
+    if workers.get("waiting") and tab.stopped_old:
+        return (
+            f"{lead}: the new one stayed waiting although the old one was stopped (no controllerchange):"
+            " nothing asked it to skip waiting"
+        )
     if workers.get("waiting"):
         return f"{lead}: the new one stayed waiting (no controllerchange)"
     if workers.get("installing"):
