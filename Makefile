@@ -17,9 +17,10 @@ verify: setup
 # Two workers (this is a 2-core machine): loadscope keeps a module's shared stack on one worker. The
 # self-tests and foreign apps start a stack and a browser per test, and one module holds all 31
 # faults: worksteal spreads them over both workers (loadscope ran them all on one: 37 min; two
-# workers: 24 min). Three workers were tried: SW-001 and RT-005 then failed healthy runs.
+# workers: 24 min). Three workers were tried: SW-001 and RT-005 then failed healthy runs. The slowest
+# items are listed (--durations) so a CI log shows where the time goes.
 PYTEST_PAR := $(BIN)/python -m pytest -n 2 --dist loadscope
-PYTEST_EACH := $(BIN)/python -m pytest -n 2 --dist worksteal
+PYTEST_EACH := $(BIN)/python -m pytest -n 2 --dist worksteal --durations=12
 test: setup lint
 	$(PYTEST_PAR) tests/unit tests/reference_app tests/integration
 	$(BIN)/realtime-verify run --output reports/test-e2e
