@@ -36,7 +36,7 @@ def test_a_tab_that_kept_its_old_worker_says_what_the_registration_was_doing(
 def test_a_worker_still_waiting_after_the_old_one_was_stopped_was_never_asked_to_skip_waiting() -> None:
     waiting = {"installing": None, "waiting": "installed", "active": "activated"}
     stopped = sw.TabUpdate("tab 1", None, None, True, True, waiting, stopped_old=True)
-    with pytest.raises(CheckFailure, match="although the old one was stopped .*nothing asked it to skip waiting"):
+    with pytest.raises(CheckFailure, match=r"although the old one was stopped .*nothing asked it to skip waiting"):
         sw.judge_sw_update([stopped], "rv-1", 10)
 
 
