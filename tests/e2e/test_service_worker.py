@@ -125,7 +125,7 @@ async def test_a_new_service_worker_takes_over_every_open_tab(
             state = None if took_over is not None else await workers(tab)
         if took_over is None:
             # The judgement stops at the first tab the new worker never reached: no banner to wait for.
-            seen.append(sw.TabUpdate(tab.name, None, None, connected_before, False, state, stopped_old))
+            seen.append(sw.TabUpdate(tab.name, None, None, connected_before, False, state, stopped_old=stopped_old))
             break
         text = None
         if banner:
@@ -134,7 +134,8 @@ async def test_a_new_service_worker_takes_over_every_open_tab(
                 await locator.filter(has_text=version).first.wait_for(state="visible", timeout=budget * 1000)
             text = (await locator.first.text_content() or "").strip() if await locator.count() else ""
         reconnected = await tab.rv.wait_connected(budget) if connected_before else False
-        seen.append(sw.TabUpdate(tab.name, took_over - updated, text, connected_before, reconnected, None, stopped_old))
+        took_over_ms = took_over - updated
+        seen.append(sw.TabUpdate(tab.name, took_over_ms, text, connected_before, reconnected, stopped_old=stopped_old))
     rv_check.record(sw.judge_sw_update(seen, version, budget))
 
 

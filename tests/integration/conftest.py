@@ -16,6 +16,7 @@ from playwright.async_api import Browser, Response, async_playwright
 from realtime_verify.adapter import ContractAdapter
 from realtime_verify.browser import find_chromium, instrumentation_script, launch_chromium
 from realtime_verify.config import load_profile
+from realtime_verify.net import NetworkOptions
 from realtime_verify.pages import AppPage
 from realtime_verify.stack import EmbeddedStack, StackConfig
 from realtime_verify.target import EMBEDDED_USERS, Credentials, Target, embedded_profile, preflight
@@ -47,6 +48,15 @@ async def target(stack: EmbeddedStack) -> Target:
 async def browser(stack: EmbeddedStack) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         chromium = await launch_chromium(playwright, find_chromium(playwright), stack.info.network)
+        yield chromium
+        await chromium.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def plain_browser() -> AsyncIterator[Browser]:
+    """A Chromium with the default network options, for pages that need no embedded stack."""
+    async with async_playwright() as playwright:
+        chromium = await launch_chromium(playwright, find_chromium(playwright), NetworkOptions())
         yield chromium
         await chromium.close()
 

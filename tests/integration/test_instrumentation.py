@@ -5,32 +5,29 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from playwright.async_api import Page, Route, async_playwright
+from playwright.async_api import Browser, Page, Route
 
-from realtime_verify.browser import Instrumentation, find_chromium, instrumentation_script, launch_chromium
-from realtime_verify.net import NetworkOptions
+from realtime_verify.browser import Instrumentation, instrumentation_script
 
 URL = "http://rv.test/"  # answered by the route below: nothing is resolved or fetched
 HTML = "<ul id='list'></ul><p id='other'></p>"
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def page() -> AsyncIterator[Page]:
-    async with async_playwright() as playwright:
-        browser = await launch_chromium(playwright, find_chromium(playwright), NetworkOptions())
-        try:
-            context = await browser.new_context()
-            await context.add_init_script(instrumentation_script("/socket.io/"))
-            opened = await context.new_page()
+async def page(plain_browser: Browser) -> AsyncIterator[Page]:
+    context = await plain_browser.new_context()
+    try:
+        await context.add_init_script(instrumentation_script("/socket.io/"))
+        opened = await context.new_page()
 
-            async def serve(route: Route) -> None:
-                await route.fulfill(content_type="text/html", body=HTML)
+        async def serve(route: Route) -> None:
+            await route.fulfill(content_type="text/html", body=HTML)
 
-            await opened.route(URL, serve)
-            await opened.goto(URL)
-            yield opened
-        finally:
-            await browser.close()
+        await opened.route(URL, serve)
+        await opened.goto(URL)
+        yield opened
+    finally:
+        await context.close()
 
 
 async def test_a_marker_the_page_rendered_then_removed_is_told_from_one_it_still_shows(page: Page) -> None:

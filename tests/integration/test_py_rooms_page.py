@@ -15,21 +15,11 @@ from dataclasses import dataclass
 
 import httpx
 import pytest_asyncio
-from playwright.async_api import Browser, Page, Route, async_playwright
+from playwright.async_api import Browser, Page, Route
 
-from realtime_verify.browser import find_chromium, launch_chromium
-from realtime_verify.net import NetworkOptions
 from tests.fixtures.apps.launch import RunningApp, alaunched
 
 WAIT_S = 10.0
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await launch_chromium(playwright, find_chromium(playwright), NetworkOptions())
-        yield chromium
-        await chromium.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -48,12 +38,12 @@ class HeldList:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def held(app: RunningApp, browser: Browser) -> AsyncIterator[HeldList]:
+async def held(app: RunningApp, plain_browser: Browser) -> AsyncIterator[HeldList]:
     async with httpx.AsyncClient(base_url=app.base_url, timeout=WAIT_S) as api:
         await api.post("/login", data={"email": "ben@example.test", "password": "ben-pw"})
         for title in ("barrier task", "listed task"):
             await api.post("/api/tasks", json={"title": title})
-        context = await browser.new_context()
+        context = await plain_browser.new_context()
         page = await context.new_page()
         answered, release = asyncio.Event(), asyncio.Event()
 
