@@ -3,12 +3,15 @@
     session = AppSession(...)
     a = await session.page("a")            # a new browser context, logged in as user a, connected
     a, b = await session.open_pages("a", "b")  # two at once (each logs in and connects while the other waits)
+    a, b = await session.shared_pages("a", "b")  # the same, or the pages an earlier check left connected
     w = await session.watcher("c")         # a python-socketio client, logged in as user c
     ...
     await session.close(failed=True)       # screenshots, traces, console and frame logs, then close
 
 Pages are named for messages ("page A", "page A2"); the first page that cannot connect is
 remembered for the run, so later checks fail at once instead of waiting again for the same cause.
+Opening a page (a context, the app, a login, a socket) is most of a smoke run's time, so checks that
+only observe share their pages through the run (`shared_pages`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.async_api import Browser, BrowserContext
+from playwright.async_api import Error as PlaywrightError
 
 from realtime_verify.adapter import AppAdapter, WatcherLogin
 from realtime_verify.artifacts import ArtifactSettings, save_page_artifacts
@@ -33,12 +38,16 @@ from realtime_verify.reporting.redact import Redactor
 from realtime_verify.target import Target
 from realtime_verify.watcher import Watcher
 
+KEPT_PAGE_CONNECT_S = 2.0  # a kept page that is not connected by then is replaced, not waited for
+
 
 @dataclass
 class RunMemory:
-    """What checks share within a run: the first page that could not connect, and why."""
+    """What checks share within a run: the first page that could not connect, and why; the logged-in
+    pages a passing check left for the next one (by role)."""
 
     page_connect_failure: WaitTimeout | None = None
+    kept: dict[str, tuple[BrowserContext, AppPage]] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +64,7 @@ class AppSession:
     memory: RunMemory = field(default_factory=RunMemory)
     pages: list[tuple[BrowserContext, AppPage]] = field(default_factory=list)
     watchers: list[Watcher] = field(default_factory=list)
+    to_keep: list[AppPage] = field(default_factory=list)  # left to the next check if this one passes
 
     @property
     def timeout_s(self) -> float:
@@ -95,13 +105,53 @@ class AppSession:
                 raise
         return app
 
-    async def open_pages(self, *roles: str, cut: bool = False) -> list[AppPage]:
-        """A page for each of `roles`, opened concurrently: most of an open is waiting on the app."""
-        opened = await asyncio.gather(*(self.page(role, cut=cut) for role in roles), return_exceptions=True)
+    async def open_pages(self, *roles: str, names: Sequence[str] = (), cut: bool = False) -> list[AppPage]:
+        """A page for each of `roles` (named `names`, if given), opened concurrently: most of an open
+        is waiting on the app."""
+        named = zip(roles, [*names, *[None] * (len(roles) - len(names))], strict=True)
+        opened = await asyncio.gather(*(self.page(role, name, cut=cut) for role, name in named), return_exceptions=True)
         for result in opened:  # every open has finished (none left running into close()); the first error wins
             if isinstance(result, BaseException):
                 raise result
         return [page for page in opened if isinstance(page, AppPage)]
+
+    async def shared_pages(self, *roles: str, keep: bool = True) -> list[AppPage]:
+        """Logged-in, connected pages for `roles`: those an earlier check left, else new ones.
+
+        For checks that only observe (they neither navigate nor break anything): the next such check
+        uses the same pages instead of opening and logging in its own. With `keep=False` this check
+        takes them for good and they close with it (it navigates, to a chat say). The pages of a
+        check that failed close with it, so no later check inherits what went wrong. When traces or
+        videos are recorded each check opens its own: those artifacts are per check.
+        """
+        if self.artifacts.tracing != "off" or self.artifacts.video != "off":
+            return await self.open_pages(*roles)
+        found: dict[str, AppPage] = {}
+        for role in roles:
+            kept = self.memory.kept.pop(role, None)
+            if kept is None:
+                continue
+            context, page = kept
+            if await self._still_connected(page):
+                self.pages.append(kept)
+                found[role] = page
+            else:  # dropped since (a later check's fault?): a new page, rather than judging a stale one
+                with contextlib.suppress(Exception):
+                    await context.close()
+        missing = [role for role in roles if role not in found]
+        found |= dict(zip(missing, await self.open_pages(*missing), strict=True))
+        if keep:
+            self.to_keep += found.values()
+        return [found[role] for role in roles]
+
+    async def _still_connected(self, page: AppPage) -> bool:
+        if page.page.is_closed():
+            return False
+        try:
+            await self.adapter.wait_connected(page, KEPT_PAGE_CONNECT_S)
+        except (WaitTimeout, PlaywrightError):
+            return False
+        return True
 
     async def tab(self, page: AppPage, name: str, *, connect: bool = True) -> AppPage:
         """Another tab of `page`'s browser context (same profile, same service worker), logged in."""
@@ -153,6 +203,9 @@ class AppSession:
         for index, (context, app) in enumerate(self.pages):
             folder = self.folder / f"{index}-{slug(app.name)}"
             saved += await save_page_artifacts(context, app, folder, self.artifacts, self.redactor, failed=failed)
+            if app in self.to_keep and not failed:
+                self.memory.kept[app.role] = (context, app)
+                continue
             with contextlib.suppress(Exception):
                 await context.close()
         for watcher in self.watchers:

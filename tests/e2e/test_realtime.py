@@ -1,7 +1,8 @@
 """RT-*: two real Chromium contexts and a watcher client, through the edge and nginx, driven by the adapter.
 
 Each scenario drives the app and records observations; the judgement is a pure function in
-`realtime_verify.checks.realtime`.
+`realtime_verify.checks.realtime`. RT-001 and RT-004 only observe, so they share one logged-in pair of
+pages (`shared_pages`), and RT-002, which opens a chat on them, takes it last: it runs after them.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ async def test_pages_end_on_websocket(
     rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_check: CheckRecord
 ) -> None:
     profile = rv_target.profile
-    for role in ("a", "b"):
-        page = await rv_app.page(role)
+    for page in await rv_app.shared_pages("a", "b"):
         # Bounded: a page that stays on polling is judged (and explained) when the wait ends.
         await page.rv.wait_upgraded(profile.socket_path, profile.target.connect_timeout_s)
         found = rt.judge_websocket_transport(
@@ -39,11 +39,38 @@ async def test_pages_end_on_websocket(
         rv_check.metrics[f"{page.name} upgrade_ms"] = found["upgrade_ms"]
 
 
+@pytest.mark.check(c.RT_004)
+async def test_item_updates_reach_other_browser_and_watcher(
+    rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_markers: Markers, rv_check: CheckRecord
+) -> None:
+    a, b = await rv_app.shared_pages("a", "b")
+    watcher = await rv_app.watcher("c" if rv_adapter.has_user("c") else "b")
+    user = rv_adapter.user("a")
+    steps = []
+    for _ in range(2):
+        marker = rv_markers.next()
+        item = await rv_adapter.create_item(user, observe.item_title(marker))
+
+        async def delete(item: Item = item) -> None:
+            await rv_adapter.delete_item(user, item)
+
+        rv_check.on_cleanup(delete)
+        try:
+            await a.rv.wait_rendered(marker, observe.RENDER_TIMEOUT_S)
+            await b.rv.wait_rendered(marker, observe.RENDER_TIMEOUT_S)
+            steps += await observe.item_steps(rv_adapter, user, item, marker, a, b, watcher)
+        except WaitTimeout as error:
+            raise CheckFailure(str(error), fix=error.fix or c.RT_004.fix) from None
+    profile = rv_target.profile
+    rv_check.record(rt.judge_item_steps(steps, profile.items.event, profile.budgets.item_p95_ms))
+
+
 @pytest.mark.check(c.RT_002)
 async def test_chat_syncs_both_ways(
     rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_markers: Markers, rv_check: CheckRecord
 ) -> None:
-    a, b = await rv_app.open_pages("a", "b")
+    # Last of the checks that share these pages: opening a chat may navigate, so they close with it.
+    a, b = await rv_app.shared_pages("a", "b", keep=False)
     await rv_adapter.open_chat(a, rv_adapter.user("b"))
     await rv_adapter.open_chat(b, rv_adapter.user("a"))
     budgets = rv_target.profile.budgets
@@ -57,7 +84,7 @@ async def test_chat_syncs_both_ways(
 async def test_same_user_tabs_and_direct_chat_without_leaks(
     rv_app: AppSession, rv_adapter: AppAdapter, rv_markers: Markers, rv_check: CheckRecord
 ) -> None:
-    a1, a2, b = await rv_app.page("a", "page A1"), await rv_app.page("a", "page A2"), await rv_app.page("b")
+    a1, a2, b = await rv_app.open_pages("a", "a", "b", names=("page A1", "page A2", "page B"))
     user_a, user_b = rv_adapter.user("a"), rv_adapter.user("b")
     for page, peer in ((a1, user_b), (a2, user_b), (b, user_a)):
         await rv_adapter.open_chat(page, peer)
@@ -88,32 +115,6 @@ async def test_same_user_tabs_and_direct_chat_without_leaks(
         else "no user c (auth.users.c)"
     )
     rv_check.record(rt.judge_tabs_and_leaks(seen, leak, not_judged))
-
-
-@pytest.mark.check(c.RT_004)
-async def test_item_updates_reach_other_browser_and_watcher(
-    rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_markers: Markers, rv_check: CheckRecord
-) -> None:
-    a, b = await rv_app.open_pages("a", "b")
-    watcher = await rv_app.watcher("c" if rv_adapter.has_user("c") else "b")
-    user = rv_adapter.user("a")
-    steps = []
-    for _ in range(2):
-        marker = rv_markers.next()
-        item = await rv_adapter.create_item(user, observe.item_title(marker))
-
-        async def delete(item: Item = item) -> None:
-            await rv_adapter.delete_item(user, item)
-
-        rv_check.on_cleanup(delete)
-        try:
-            await a.rv.wait_rendered(marker, observe.RENDER_TIMEOUT_S)
-            await b.rv.wait_rendered(marker, observe.RENDER_TIMEOUT_S)
-            steps += await observe.item_steps(rv_adapter, user, item, marker, a, b, watcher)
-        except WaitTimeout as error:
-            raise CheckFailure(str(error), fix=error.fix or c.RT_004.fix) from None
-    profile = rv_target.profile
-    rv_check.record(rt.judge_item_steps(steps, profile.items.event, profile.budgets.item_p95_ms))
 
 
 @pytest.mark.check(c.RT_005)

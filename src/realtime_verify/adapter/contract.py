@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import secrets
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -32,6 +33,13 @@ from realtime_verify.watcher import Watcher
 
 REQUIRED_ROLES = ("a", "b")
 INPUT_CLEAR_WAIT_MS = 2000
+# Resolves true once the element's value is empty (an element without a value counts as empty),
+# false after `ms`: polled in the page, every 5 ms, so the wait costs one round trip to the browser.
+INPUT_CLEARED_JS = """(e, ms) => new Promise((resolve) => {
+    const end = performance.now() + ms;
+    const poll = () => (!e.value ? resolve(true) : performance.now() > end ? resolve(false) : setTimeout(poll, 5));
+    poll();
+})"""
 ROW_REMOVED_FIX = (
     "the page's list reload or resync (a GET of the whole list) raced the item's update event: a list read"
     " before the change arrived after it and dropped the row; keep rows changed since the request started"
@@ -53,6 +61,9 @@ class ContractAdapter(AppAdapter):
         # Nicknames are unique per run, so two runs against one chat never mistake each other.
         self._nick_suffix = secrets.token_hex(3)
         self._input_clears: bool | None = None  # does the page clear its chat input after a send?
+        # The chat elements of each page, found once: the chat check sends 60 messages, and a lookup is a
+        # round trip to the browser each time (a locator re-resolves at every action anyway).
+        self._found: weakref.WeakKeyDictionary[AppPage, dict[str, Locator]] = weakref.WeakKeyDictionary()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -265,14 +276,28 @@ class ContractAdapter(AppAdapter):
     async def send_chat(self, page: AppPage, text: str) -> None:
         # Latency is measured in the page, so how long Playwright's action takes does not count.
         ui, timeout = self.profile.ui, self.profile.target.connect_timeout_s
-        field = await self._find(page, "chat_input", timeout)
-        await field.fill(text, timeout=timeout * 1000)
-        if ui.chat_send:
-            button = await self._find(page, "chat_send", timeout)
-            await button.dispatch_event("click", timeout=timeout * 1000)
-        else:
-            await field.press(ui.send_key, timeout=timeout * 1000)
+        keys = ("chat_input", "chat_send") if ui.chat_send else ("chat_input",)
+        field, *button = [await self._found_once(page, key, timeout) for key in keys]
+        try:
+            await field.fill(text, timeout=timeout * 1000)
+            if button:
+                await button[0].dispatch_event("click", timeout=timeout * 1000)
+            else:
+                await field.press(ui.send_key, timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            # Found before, gone now (the page re-rendered without it?): name the key, as the first lookup would.
+            self._found.pop(page, None)
+            for key in keys:
+                await self._find(page, key, 0.5)
+            raise
         await self._wait_taken(page, field)
+
+    async def _found_once(self, page: AppPage, key: str, timeout_s: float) -> Locator:
+        """`_find` the first time a page needs `[ui] key`; the same locator afterwards."""
+        found = self._found.setdefault(page, {})
+        if key not in found:
+            found[key] = await self._find(page, key, timeout_s)
+        return found[key]
 
     async def _wait_taken(self, page: AppPage, field: Locator) -> None:
         """Wait until the page took the message: most chat pages clear their input once the server
@@ -281,12 +306,14 @@ class ContractAdapter(AppAdapter):
         if self._input_clears is False:
             return
         try:
-            handle = await field.element_handle(timeout=INPUT_CLEAR_WAIT_MS)
-            await page.page.wait_for_function("(e) => !e.value", arg=handle, timeout=INPUT_CLEAR_WAIT_MS)
-            self._input_clears = True
+            # One round trip: the page itself polls its input (a handle, then a wait, would be two).
+            cleared = await field.evaluate(INPUT_CLEARED_JS, INPUT_CLEAR_WAIT_MS, timeout=INPUT_CLEAR_WAIT_MS)
         except PlaywrightError:
-            if self._input_clears is None:
-                self._input_clears = False
+            cleared = False
+        if cleared:
+            self._input_clears = True
+        elif self._input_clears is None:
+            self._input_clears = False
 
     async def chat_texts(self, page: AppPage) -> list[str]:
         return [t.strip() for t in await page.page.locator(self.profile.ui.chat_message).all_text_contents()]
