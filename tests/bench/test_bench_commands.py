@@ -49,6 +49,19 @@ def test_scale_connects_fans_out_and_storms(tmp_path: Path) -> None:
     assert set(row["memory_kb_per_client"]) == {"app", "nginx", "supervisor+edge", "clients"}
 
 
+def test_scale_says_which_what_ifs_are_now_the_codes_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reconnect wait (10 s) and the edge's backlog (4096) are in src/ since commit 9ab878f."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import scale  # bench/ is not a package: importable once it is on sys.path
+
+    notes = scale.what_if_notes("client_wait=10,backlog=4096,sslbuf=16")
+    assert [note.split(":")[0] for note in notes] == ["client_wait=10", "backlog=4096"]
+    assert all("a no-op" in note for note in notes)
+    assert scale.what_if_notes("client_wait=1") == []  # the wait before that commit: still a what-if
+    with pytest.raises(SystemExit, match="unknown"):
+        scale.what_if_notes("nosuch=1")
+
+
 def test_fidelity_compares_reported_pure_and_naive(tmp_path: Path) -> None:
     result = bench("fidelity.py", "--messages", "5", "--cycles", "1", output=tmp_path / "fidelity.json")
     figures = result["figures_ms"]

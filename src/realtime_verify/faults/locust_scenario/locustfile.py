@@ -3,7 +3,8 @@
 Runs inside Locust's own venv (`python -m realtime_verify.faults.locust --install`); it imports
 nothing from realtime-verify (gevent monkey-patches the process it runs in). Each Locust user is one
 python-socketio client (sync, under gevent, websocket only, the library's own reconnection: 1 s
-doubling to 5 s, randomised by half, as the suite's storm watchers). The master conducts, the workers measure:
+doubling to 5 s, randomised by half, as the suite's storm watchers; each reconnect waits 10 s for the
+server's CONNECT, not the library's 1 s: rv_storm_client.py says why). The master conducts, the workers measure:
 
 1. users connect as Locust spawns them; each connect is a request ("socketio", "connect");
 2. when every user is connected, the master creates --rv-rounds orders through the API; each user
@@ -32,10 +33,10 @@ from typing import Any
 
 import gevent
 import requests
-import socketio
 from locust import User, constant, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
+from rv_storm_client import StormClient  # beside this file: Locust puts its folder on sys.path
 
 USERS: list[StormUser] = []
 SAMPLES: dict[str, Any] = {"reconnect_ms": [], "missing": 0, "workers": 0}
@@ -96,7 +97,7 @@ class StormUser(User):
         if options.rv_ca_file:
             http.verify = options.rv_ca_file
         self.connects: list[float] = []
-        self.sio = socketio.Client(reconnection=True, handle_sigint=False, http_session=http)
+        self.sio = StormClient(reconnection=True, handle_sigint=False, http_session=http)
         self.sio.on("connect", self._on_connect)
         self.sio.on("orders:update", self._on_update)
         USERS.append(self)
