@@ -8,8 +8,9 @@ local TCP proxy. Either way every client's recovery is recorded as a `Recovery` 
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 from realtime_verify import catalogue as c
@@ -23,6 +24,9 @@ from realtime_verify.target import Target
 from realtime_verify.watcher import Watcher
 
 UPGRADE_TIMEOUT_S = 3.0
+# A client whose wait is already over when it is looked at is still looked at once, for this long
+# (Playwright reads a timeout of 0 as "no timeout").
+LAST_LOOK_S = 1.0
 # How long a fault check may take by default, per run profile (faults.max_check_s overrides).
 MAX_CHECK_S = {RunProfile.SMOKE: 30.0, RunProfile.SIGNOFF: 60.0, RunProfile.NIGHTLY: 900.0}
 
@@ -113,3 +117,53 @@ async def watcher_recovery(watcher: Watcher, cut: Cut, connects_before: int, bud
     back = await watcher.wait_connects(connects_before + 1, budget_s)
     transport = watcher.transport if back else ""
     return Recovery(f"watcher {watcher.name}", cut.at, list(watcher.timeline), back, transport)
+
+
+async def recoveries(
+    cut: Cut,
+    wait_s: float,
+    pages: Sequence[tuple[AppPage, int]] = (),
+    watchers: Sequence[tuple[Watcher, int]] = (),
+) -> list[Recovery]:
+    """Every client's recovery, waited for at once, each wait ending `wait_s` after the cut: a fault
+    that keeps every client away costs one wait, not one per client. `pages` and `watchers` pair each
+    client with its connect count before the cut; the recoveries come back in that order (pages
+    first), so a judgement names the same client first whichever finished first."""
+    left = max(wait_s - (now_ms() - cut.at) / 1000, LAST_LOOK_S)
+    waits: list[Awaitable[Recovery]] = [page_recovery(page, cut, before, left) for page, before in pages]
+    waits += [watcher_recovery(watcher, cut, before, left) for watcher, before in watchers]
+    return await _all_of(waits)
+
+
+async def _all_of(waits: Sequence[Awaitable[Recovery]]) -> list[Recovery]:
+    """The results of every wait, in order; on the first error the other waits are cancelled (and
+    awaited: none is left running into the check's teardown) and the error is raised."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def cut_since(watcher: Watcher, cut: Cut) -> bool:
+    """Whether the watcher has lost its connection since the cut (as the idle judgement reads it)."""
+    return Recovery(f"watcher {watcher.name}", cut.at, list(watcher.timeline)).first("disconnect") is not None
+
+
+async def next_ping(watcher: Watcher, timeout_s: float, cut: Cut) -> float | None:
+    """When the watcher's next server ping arrived (epoch ms). None when none came within `timeout_s`,
+    or when the watcher lost its connection since the cut: it does not reconnect, so no ping will come
+    (and its idle window has failed already)."""
+    if cut_since(watcher, cut):
+        return None
+    ping = asyncio.ensure_future(watcher.wait_ping(timeout_s))
+    drop = asyncio.ensure_future(watcher.wait_disconnect(timeout_s))
+    try:
+        done, _ = await asyncio.wait((ping, drop), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (ping, drop):
+            task.cancel()
+        await asyncio.gather(ping, drop, return_exceptions=True)
+    return ping.result() if ping in done else None
