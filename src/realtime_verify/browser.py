@@ -289,18 +289,23 @@ class Instrumentation:
         """Wait until a WebSocket on the socket path is open and past the Engine.IO upgrade.
 
         The page connects on polling and upgrades a few milliseconds later, so a connected badge
-        does not yet mean websocket. False when it never happens (the caller judges why).
+        does not yet mean websocket. False when it never happens (the caller judges why), and at
+        once when it has failed: Engine.IO probes the upgrade once per connection, so a WebSocket
+        that closed without ever opening, with no other on the path, is not followed by another.
         """
         try:
-            await self.page.wait_for_function(
-                """(path) => window.__rv.sockets.some(s => new URL(s.url).pathname.startsWith(path)
-                    && s.opened && !s.closed && (s.upgraded || s.openPacket))""",
+            handle = await self.page.wait_for_function(
+                """(path) => {
+                    const mine = window.__rv.sockets.filter(s => new URL(s.url).pathname.startsWith(path));
+                    if (mine.some(s => s.opened && !s.closed && (s.upgraded || s.openPacket))) return "upgraded";
+                    return mine.length && mine.every(s => s.closed && !s.opened) ? "failed" : null;
+                }""",
                 arg=socket_path,
                 timeout=timeout_s * 1000,
             )
         except PlaywrightTimeout:
             return False
-        return True
+        return bool(await handle.json_value() == "upgraded")
 
     async def wait_connected(self, timeout_s: float) -> bool:
         """Wait until the page's Socket.IO connection is up by the protocol's own measure: the server's

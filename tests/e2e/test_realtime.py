@@ -7,6 +7,8 @@ pages (`shared_pages`), and RT-002, which opens a chat on them, takes it last: i
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from realtime_verify import catalogue as c
@@ -25,9 +27,12 @@ async def test_pages_end_on_websocket(
     rv_app: AppSession, rv_adapter: AppAdapter, rv_target: Target, rv_check: CheckRecord
 ) -> None:
     profile = rv_target.profile
-    for page in await rv_app.shared_pages("a", "b"):
-        # Bounded: a page that stays on polling is judged (and explained) when the wait ends.
-        await page.rv.wait_upgraded(profile.socket_path, profile.target.connect_timeout_s)
+    pages = await rv_app.shared_pages("a", "b")
+    # Bounded: a page that stays on polling is judged (and explained) when the wait ends.
+    await asyncio.gather(
+        *(page.rv.wait_upgraded(profile.socket_path, profile.target.connect_timeout_s) for page in pages)
+    )
+    for page in pages:
         found = rt.judge_websocket_transport(
             await page.rv.snapshot(),
             profile.expected_ws_url,
