@@ -4,8 +4,8 @@ bench/scale.py puts this folder on PYTHONPATH only while it starts the embedded 
 stack's processes (the supervisor, which runs the edge, and its children) import it; and each change
 acts only when its variable is set:
 
-RV_WHATIF_EDGE_BACKLOG=N    asyncio.start_server listens with backlog N (asyncio's default is 100;
-                            the edge is the one caller of start_server in the supervisor)
+RV_WHATIF_EDGE_BACKLOG=N    asyncio.start_server listens with backlog N unless the caller gives one
+                            (the edge now asks for 4096 itself, so this changes nothing there)
 RV_WHATIF_SSL_BUFFER_KB=K   asyncio's SSLProtocol read buffer is K KiB instead of 256 KiB per connection
 """
 
