@@ -115,7 +115,11 @@ class AppAdapter(ABC):
 
     @abstractmethod
     async def open_chat(self, page: AppPage, peer: TestUser) -> None:
-        """Show the conversation with `peer` (direct), join the room (room), or nothing (broadcast)."""
+        """Show the conversation with `peer` (direct), join the room (room), or nothing (broadcast).
+
+        It may navigate: a page a chat was opened on is not lent to a later check. Every other
+        operation must leave the page usable by the next check (the checks that only observe share
+        one logged-in pair of pages)."""
 
     @abstractmethod
     async def send_chat(self, page: AppPage, text: str) -> None:
