@@ -119,3 +119,24 @@ async def test_chat_elements_found_once_follow_a_re_render_and_a_vanished_input_
         await adapter.send_chat(page, "four")
     await context.close()
     await adapter.close()
+
+
+@pytest.mark.parametrize(
+    ("selector", "error"),
+    [
+        ("#no-such-field", r"ui\.login_username = '#no-such-field' matched no visible element on page A within 1 s"),
+        ("input[[", r"ui\.login_username = 'input\[\[' is not a valid selector"),
+    ],
+)
+async def test_a_login_field_the_profile_misnames_is_a_config_error_naming_its_key(
+    browser: Browser, target: Target, selector: str, error: str
+) -> None:
+    ui = target.profile.ui.model_copy(update={"login_username": selector})
+    profile = target.profile.model_copy(update={"ui": ui})
+    adapter = ContractAdapter(Target(profile, target.network, target.handshake, None, target.provided_users))
+    context = await browser.new_context(**adapter.context_options(adapter.user("a")))
+    page = AppPage(await context.new_page(), "a", "page A")
+    with pytest.raises(ConfigError, match=error):
+        await adapter.open(page, adapter.user("a"), 1.0)
+    await context.close()
+    await adapter.close()

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import weakref
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -33,6 +34,7 @@ from realtime_verify.watcher import Watcher
 
 REQUIRED_ROLES = ("a", "b")
 INPUT_CLEAR_WAIT_MS = 2000
+KEY_RECHECK_S = 0.5  # after an action on an element timed out: one short look, to name the missing [ui] key
 # Resolves true once the element's value is empty (an element without a value counts as empty),
 # false after `ms`: polled in the page, every 5 ms, so the wait costs one round trip to the browser.
 INPUT_CLEARED_JS = """(e, ms) => new Promise((resolve) => {
@@ -185,19 +187,27 @@ class ContractAdapter(AppAdapter):
             await self._submit(page, "login_username", timeout_s)
 
     async def _fill(self, page: AppPage, key: str, value: str, timeout_s: float) -> None:
-        locator = await self._find(page, key, timeout_s)
-        await locator.fill(value, timeout=timeout_s * 1000)
+        await self._act(page, key, timeout_s, lambda field: field.fill(value, timeout=timeout_s * 1000))
 
     async def _submit(self, page: AppPage, last_field: str, timeout_s: float) -> None:
         if self.profile.ui.login_submit:
-            button = await self._find(page, "login_submit", timeout_s)
-            await button.click(timeout=timeout_s * 1000)
+            await self._act(page, "login_submit", timeout_s, lambda button: button.click(timeout=timeout_s * 1000))
         else:
-            field = await self._find(page, last_field, timeout_s)
-            await field.press("Enter", timeout=timeout_s * 1000)
+            await self._act(page, last_field, timeout_s, lambda field: field.press("Enter", timeout=timeout_s * 1000))
 
-    async def _find(self, page: AppPage, key: str, timeout_s: float, *, has_text: str | None = None) -> Locator:
-        """The first element `[ui] key` selects, once visible; a ConfigError naming the key if none is."""
+    async def _act(
+        self, page: AppPage, key: str, timeout_s: float, action: Callable[[Locator], Awaitable[None]]
+    ) -> None:
+        """`action` on the first element `[ui] key` selects, which Playwright waits for (one round trip
+        to the browser: every page of a run logs in this way). When it fails, the key's own error."""
+        try:
+            await action(self._selected(page, key)[0].first)
+        except PlaywrightError:
+            await self._find(page, key, KEY_RECHECK_S, waited_s=timeout_s)  # no element, or a bad selector
+            raise
+
+    def _selected(self, page: AppPage, key: str) -> tuple[Locator, str, str]:
+        """The locator of `[ui] key` (or `[items] key`), its selector and its section."""
         selector = getattr(self.profile.ui, key, None)
         section = "ui"
         if selector is None:
@@ -205,9 +215,21 @@ class ContractAdapter(AppAdapter):
         if not selector:
             raise ConfigError(f"{section}.{key} is empty, but {page.name} needs it")
         try:
-            locator = page.page.locator(selector)
+            return page.page.locator(selector), selector, section
         except PlaywrightError as error:
             raise _selector_error(section, key, selector, error) from None
+
+    async def _find(
+        self,
+        page: AppPage,
+        key: str,
+        timeout_s: float,
+        *,
+        has_text: str | None = None,
+        waited_s: float | None = None,
+    ) -> Locator:
+        """The first element `[ui] key` selects, once visible; a ConfigError naming the key if none is."""
+        locator, selector, section = self._selected(page, key)
         if has_text is not None:
             locator = locator.filter(has_text=has_text)
         try:
@@ -216,8 +238,8 @@ class ContractAdapter(AppAdapter):
             shown = f" with text {has_text!r}" if has_text else ""
             raise ConfigError(
                 f"{section}.{key} = {selector!r}{shown} matched no visible element on {page.name} within"
-                f" {timeout_s:g} s: set [{section}] {key} to the app's element (Playwright selector syntax:"
-                f" CSS, text=..., role=...), or check that the page rendered ({await page.page.title()!r})"
+                f" {waited_s or timeout_s:g} s: set [{section}] {key} to the app's element (Playwright selector"
+                f" syntax: CSS, text=..., role=...), or check that the page rendered ({await page.page.title()!r})"
             ) from None
         except PlaywrightError as error:
             raise _selector_error(section, key, selector, error) from None
@@ -288,7 +310,7 @@ class ContractAdapter(AppAdapter):
             # Found before, gone now (the page re-rendered without it?): name the key, as the first lookup would.
             self._found.pop(page, None)
             for key in keys:
-                await self._find(page, key, 0.5)
+                await self._find(page, key, KEY_RECHECK_S, waited_s=timeout)
             raise
         await self._wait_taken(page, field)
 
