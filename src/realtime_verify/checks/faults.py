@@ -21,6 +21,7 @@ RECONNECT_FIX = c.FT_001.fix
 # The instrumentation's and the watcher's event names, as the report's timelines say them.
 TIMELINE_WORDS = {
     "disconnect": "disconnected",
+    "ws-closing": "page closes its socket",
     "ws-close": "socket closed",
     "ws-created": "reconnecting (new socket)",
     "ws-open": "socket up, no session yet",

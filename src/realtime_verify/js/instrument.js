@@ -14,7 +14,7 @@
   const now = () => performance.timeOrigin + performance.now();
 
   const rv = {
-    sockets: [], // {id, url, created, opened, closed, closeCode, error, probeOk, upgraded, openPacket, messages}
+    sockets: [], // {id, url, created, opened, closed, closeCode, error, probeOk, upgraded, openPacket, messages, ended}
     frames: [], // {socket, dir, t, eio, sio, event, markers}
     polls: [], // {t, method, url, status, done}
     markers: {}, // marker -> {sent, received} (first frame or poll that carried it, per direction)
@@ -141,16 +141,28 @@
       sock.opened = now();
       note("ws-open", sock.id);
     });
+    // The socket that carried the session is gone: the page is disconnected until a new CONNECT.
+    const sessionEnded = (why) => {
+      if (rv.sio.connected && (sock.upgraded || sock.openPacket) && !sock.ended) {
+        sock.ended = now();
+        rv.sio.connected = false;
+        note("disconnect", why);
+      }
+    };
     ws.addEventListener("close", (event) => {
       sock.closed = now();
       sock.closeCode = event.code;
       note("ws-close", `${sock.id} code ${event.code}`);
-      // The socket that carried the session is gone: the page is disconnected until a new CONNECT.
-      if (rv.sio.connected && (sock.upgraded || sock.openPacket)) {
-        rv.sio.connected = false;
-        note("disconnect", "transport close");
-      }
+      sessionEnded("transport close");
     });
+    // The page closing its socket is when it noticed the link was gone (the offline event, a missed
+    // ping): on a dead or offline link the close event waits for a closing handshake that never comes.
+    const nativeClose = ws.close;
+    ws.close = function close(...args) {
+      note("ws-closing", sock.id);
+      sessionEnded("the page closed its socket");
+      return nativeClose.apply(this, args);
+    };
     ws.addEventListener("error", () => (sock.error ||= "error event"));
     // Registered before the page's own handlers, so the timestamp precedes its processing.
     ws.addEventListener("message", (event) => record(sock, "in", event.data));
