@@ -298,7 +298,10 @@ class Instrumentation:
                 """(path) => {
                     const mine = window.__rv.sockets.filter(s => new URL(s.url).pathname.startsWith(path));
                     if (mine.some(s => s.opened && !s.closed && (s.upgraded || s.openPacket))) return "upgraded";
-                    return mine.length && mine.every(s => s.closed && !s.opened) ? "failed" : null;
+                    // A second after the last close, so a page that reconnects (after a login) has made its next one.
+                    const failed = mine.length && mine.every(s => s.closed && !s.opened)
+                        && Date.now() - Math.max(...mine.map(s => s.closed)) > 1000;
+                    return failed ? "failed" : null;
                 }""",
                 arg=socket_path,
                 timeout=timeout_s * 1000,

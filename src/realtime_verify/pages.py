@@ -6,7 +6,7 @@ suite itself reads from any page, whatever the app.
 
 from __future__ import annotations
 
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 
 from realtime_verify.browser import Instrumentation
 from realtime_verify.checks.realtime import Diagnosis, diagnose_connection
@@ -25,6 +25,9 @@ class AppPage:
         self.cutter = cutter  # the page's socket routed for fault checks (None: not routed)
         self.rv = Instrumentation(page, name)
         self.console: list[str] = []
+        # Elements an adapter found on this page, by key: the chat check sends 60 messages, and a
+        # lookup is a round trip to the browser each time (a locator re-resolves at every action anyway).
+        self.found: dict[str, Locator] = {}
         page.on("console", lambda message: self._log(f"{message.type}: {message.text}"))
         page.on("pageerror", lambda error: self._log(f"pageerror: {error}"))
 

@@ -29,7 +29,7 @@ from playwright.async_api import Error as PlaywrightError
 from realtime_verify.adapter import AppAdapter, WatcherLogin
 from realtime_verify.artifacts import ArtifactSettings, save_page_artifacts
 from realtime_verify.browser import instrumentation_script
-from realtime_verify.errors import WaitTimeout
+from realtime_verify.errors import RealtimeVerifyError, WaitTimeout
 from realtime_verify.faults.browser import SocketCutter
 from realtime_verify.metrics import Markers
 from realtime_verify.net import NetworkOptions
@@ -64,7 +64,9 @@ class AppSession:
     memory: RunMemory = field(default_factory=RunMemory)
     pages: list[tuple[BrowserContext, AppPage]] = field(default_factory=list)
     watchers: list[Watcher] = field(default_factory=list)
-    to_keep: list[AppPage] = field(default_factory=list)  # left to the next check if this one passes
+    to_keep: list[tuple[AppPage, str]] = field(
+        default_factory=list
+    )  # pages (and where they were) left to the next check if this one passes
 
     @property
     def timeout_s(self) -> float:
@@ -141,7 +143,9 @@ class AppSession:
         missing = [role for role in roles if role not in found]
         found |= dict(zip(missing, await self.open_pages(*missing), strict=True))
         if keep:
-            self.to_keep += found.values()
+            # Kept only if still where it was lent: an adapter that navigated (to an order's page, say)
+            # would hand the next check a page it does not expect.
+            self.to_keep += [(page, page.page.url) for page in found.values()]
         return [found[role] for role in roles]
 
     async def _still_connected(self, page: AppPage) -> bool:
@@ -149,7 +153,8 @@ class AppSession:
             return False
         try:
             await self.adapter.wait_connected(page, KEPT_PAGE_CONNECT_S)
-        except (WaitTimeout, PlaywrightError):
+        # Not connected, or a custom adapter's own way of saying so: a new page either way.
+        except (RealtimeVerifyError, PlaywrightError, AssertionError, TimeoutError):
             return False
         return True
 
@@ -203,7 +208,7 @@ class AppSession:
         for index, (context, app) in enumerate(self.pages):
             folder = self.folder / f"{index}-{slug(app.name)}"
             saved += await save_page_artifacts(context, app, folder, self.artifacts, self.redactor, failed=failed)
-            if app in self.to_keep and not failed:
+            if (app, app.page.url) in self.to_keep and not failed:
                 self.memory.kept[app.role] = (context, app)
                 continue
             with contextlib.suppress(Exception):

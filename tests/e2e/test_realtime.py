@@ -29,9 +29,10 @@ async def test_pages_end_on_websocket(
     profile = rv_target.profile
     pages = await rv_app.shared_pages("a", "b")
     # Bounded: a page that stays on polling is judged (and explained) when the wait ends.
-    await asyncio.gather(
-        *(page.rv.wait_upgraded(profile.socket_path, profile.target.connect_timeout_s) for page in pages)
-    )
+    waits = (page.rv.wait_upgraded(profile.socket_path, profile.target.connect_timeout_s) for page in pages)
+    for result in await asyncio.gather(*waits, return_exceptions=True):  # both end before either error is raised
+        if isinstance(result, BaseException):
+            raise result
     for page in pages:
         found = rt.judge_websocket_transport(
             await page.rv.snapshot(),

@@ -10,7 +10,7 @@ from playwright.async_api import Browser
 
 from realtime_verify.adapter import ContractAdapter
 from realtime_verify.artifacts import ArtifactSettings
-from realtime_verify.errors import ConfigError
+from realtime_verify.errors import ConfigError, WaitTimeout
 from realtime_verify.metrics import Markers
 from realtime_verify.pages import AppPage
 from realtime_verify.reporting.redact import Redactor
@@ -20,12 +20,17 @@ from realtime_verify.target import Target
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CHAT_FORM = """
-<input data-testid="chat-input"><button data-testid="chat-send">send</button>
+<input data-testid="chat-input"><button data-testid="chat-send" hidden>send</button>
 <script>
   window.sent = [];
+  // The send button shows only once there is text, as on many chat pages.
+  document.querySelector('[data-testid="chat-input"]').addEventListener("input", (event) => {
+    document.querySelector('[data-testid="chat-send"]').hidden = !event.target.value;
+  });
   document.querySelector('[data-testid="chat-send"]').addEventListener("click", () => {
     window.sent.push(document.querySelector('[data-testid="chat-input"]').value);
     document.querySelector('[data-testid="chat-input"]').value = "";  // taken, as a chat page does
+    document.querySelector('[data-testid="chat-send"]').hidden = true;
   });
 </script>
 """
@@ -98,7 +103,18 @@ async def test_a_kept_page_that_closed_is_replaced_and_traces_get_pages_of_their
     await adapter.close()
 
 
-async def test_chat_elements_found_once_follow_a_re_render_and_a_vanished_input_names_its_key(
+async def test_a_page_that_moved_elsewhere_is_not_lent_again(browser: Browser, target: Target, tmp_path: Path) -> None:
+    adapter, memory = ContractAdapter(target), RunMemory()
+    first = new_session(browser, target, adapter, memory, tmp_path)
+    (a,) = await first.shared_pages("a")
+    await a.page.evaluate("history.pushState({}, '', '/elsewhere')")  # as an adapter that navigated would
+    await first.close(failed=False)
+    assert memory.kept == {}
+    assert a.page.is_closed()
+    await adapter.close()
+
+
+async def test_chat_elements_found_once_follow_a_re_render_and_a_vanished_input_fails_naming_its_key(
     browser: Browser, target: Target
 ) -> None:
     section = target.profile.target.model_copy(update={"connect_timeout_s": 1.0})
@@ -115,7 +131,8 @@ async def test_chat_elements_found_once_follow_a_re_render_and_a_vanished_input_
     await adapter.send_chat(page, "three")
     assert await page.page.evaluate("window.sent") == ["three"]
     await page.page.set_content("<p>no chat here</p>")
-    with pytest.raises(ConfigError, match=r"ui\.chat_input .* matched no visible element on page A"):
+    # Gone after it was there: the app took it away, a failure of the check, not of the profile.
+    with pytest.raises(WaitTimeout, match=r"page A: \[ui\] chat_input was on the page before and was gone"):
         await adapter.send_chat(page, "four")
     await context.close()
     await adapter.close()

@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import secrets
-import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -63,9 +62,6 @@ class ContractAdapter(AppAdapter):
         # Nicknames are unique per run, so two runs against one chat never mistake each other.
         self._nick_suffix = secrets.token_hex(3)
         self._input_clears: bool | None = None  # does the page clear its chat input after a send?
-        # The chat elements of each page, found once: the chat check sends 60 messages, and a lookup is a
-        # round trip to the browser each time (a locator re-resolves at every action anyway).
-        self._found: weakref.WeakKeyDictionary[AppPage, dict[str, Locator]] = weakref.WeakKeyDictionary()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -200,9 +196,15 @@ class ContractAdapter(AppAdapter):
     ) -> None:
         """`action` on the first element `[ui] key` selects, which Playwright waits for (one round trip
         to the browser: every page of a run logs in this way). When it fails, the key's own error."""
+        before = page.page.url
         try:
             await action(self._selected(page, key)[0].first)
-        except PlaywrightError:
+        except PlaywrightError as error:
+            if page.page.url != before:  # the action worked and started a navigation that did not finish
+                raise WaitTimeout(
+                    f"{page.name}: after [ui] {key}, the page moved on to {page.page.url} and did not finish"
+                    f" loading within {timeout_s:g} s: {_first_line(error)}"
+                ) from None
             await self._find(page, key, KEY_RECHECK_S, waited_s=timeout_s)  # no element, or a bad selector
             raise
 
@@ -298,28 +300,33 @@ class ContractAdapter(AppAdapter):
     async def send_chat(self, page: AppPage, text: str) -> None:
         # Latency is measured in the page, so how long Playwright's action takes does not count.
         ui, timeout = self.profile.ui, self.profile.target.connect_timeout_s
-        keys = ("chat_input", "chat_send") if ui.chat_send else ("chat_input",)
-        field, *button = [await self._found_once(page, key, timeout) for key in keys]
-        try:
-            await field.fill(text, timeout=timeout * 1000)
-            if button:
-                await button[0].dispatch_event("click", timeout=timeout * 1000)
-            else:
-                await field.press(ui.send_key, timeout=timeout * 1000)
-        except PlaywrightTimeout:
-            # Found before, gone now (the page re-rendered without it?): name the key, as the first lookup would.
-            self._found.pop(page, None)
-            for key in keys:
-                await self._find(page, key, KEY_RECHECK_S, waited_s=timeout)
-            raise
+        field = await self._found_once(page, "chat_input", timeout)
+        await self._on_found(page, "chat_input", timeout, field.fill(text, timeout=timeout * 1000))
+        if ui.chat_send:
+            # Looked up after typing: many pages show their send button only once there is text.
+            button = await self._found_once(page, "chat_send", timeout)
+            await self._on_found(page, "chat_send", timeout, button.dispatch_event("click", timeout=timeout * 1000))
+        else:
+            await self._on_found(page, "chat_input", timeout, field.press(ui.send_key, timeout=timeout * 1000))
         await self._wait_taken(page, field)
 
     async def _found_once(self, page: AppPage, key: str, timeout_s: float) -> Locator:
-        """`_find` the first time a page needs `[ui] key`; the same locator afterwards."""
-        found = self._found.setdefault(page, {})
-        if key not in found:
-            found[key] = await self._find(page, key, timeout_s)
-        return found[key]
+        """`_find` the first time a page needs `[ui] key`; the same locator afterwards (it re-resolves
+        at every action, so a re-rendered element is found again)."""
+        if key not in page.found:
+            page.found[key] = await self._find(page, key, timeout_s)
+        return page.found[key]
+
+    async def _on_found(self, page: AppPage, key: str, timeout_s: float, action: Awaitable[None]) -> None:
+        """An action on an element this page showed before: if it is gone now, the app took it away
+        (a reconnect banner, a re-render), which is the check's failure, not the profile's."""
+        try:
+            await action
+        except PlaywrightTimeout:
+            raise WaitTimeout(
+                f"{page.name}: [ui] {key} was on the page before and was gone or not usable for"
+                f" {timeout_s:g} s (did the page replace its chat form?)"
+            ) from None
 
     async def _wait_taken(self, page: AppPage, field: Locator) -> None:
         """Wait until the page took the message: most chat pages clear their input once the server

@@ -40,8 +40,11 @@ def preload_sdk() -> threading.Thread:
     does something else (starts its stack); the audit then finds them imported."""
 
     def load() -> None:
-        for name in SDK_RESOURCES:
-            importlib.import_module(f"cloudflare.resources.{name}")
+        try:
+            for name in SDK_RESOURCES:
+                importlib.import_module(f"cloudflare.resources.{name}")
+        except (ImportError, AttributeError):  # only a head start: the audit imports them itself
+            return
 
     thread = threading.Thread(target=load, name="cloudflare-sdk-preload", daemon=True)
     thread.start()
