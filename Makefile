@@ -13,8 +13,8 @@ verify: setup
 	$(BIN)/realtime-verify run $(ARGS)
 
 ## test: install what is missing, then lint, unit tests, the stack's tests, the e2e suite, the foreign
-## apps, the self-tests against every fault, the reports and the wheel (33.5 min on 2 cores from a fresh
-## clone, 2026-11-29: over the 30-min target; the slowest self-test items are listed at the end)
+## apps, the self-tests against every fault, the reports and the wheel (29.3 and 31.8 min in two fresh-clone
+## runs on 2 cores, 2026-11-29: at the 30-min target, not reliably under it; the slowest items are listed)
 # Two workers (this is a 2-core machine): loadscope keeps a module's shared stack on one worker. The
 # self-tests and foreign apps start a stack and a browser per test, and one module holds all 31
 # faults: worksteal spreads them over both workers (loadscope ran them all on one: 37 min; two
