@@ -64,9 +64,8 @@ class AppSession:
     memory: RunMemory = field(default_factory=RunMemory)
     pages: list[tuple[BrowserContext, AppPage]] = field(default_factory=list)
     watchers: list[Watcher] = field(default_factory=list)
-    to_keep: list[tuple[AppPage, str]] = field(
-        default_factory=list
-    )  # pages (and where they were) left to the next check if this one passes
+    # The pages (and the URL each was at) left to the next check if this one passes.
+    to_keep: list[tuple[AppPage, str]] = field(default_factory=list)
 
     @property
     def timeout_s(self) -> float:
@@ -110,8 +109,8 @@ class AppSession:
     async def open_pages(self, *roles: str, names: Sequence[str] = (), cut: bool = False) -> list[AppPage]:
         """A page for each of `roles` (named `names`, if given), opened concurrently: most of an open
         is waiting on the app."""
-        named = zip(roles, [*names, *[None] * (len(roles) - len(names))], strict=True)
-        opened = await asyncio.gather(*(self.page(role, name, cut=cut) for role, name in named), return_exceptions=True)
+        opens = (self.page(role, names[i] if i < len(names) else None, cut=cut) for i, role in enumerate(roles))
+        opened = await asyncio.gather(*opens, return_exceptions=True)
         for result in opened:  # every open has finished (none left running into close()); the first error wins
             if isinstance(result, BaseException):
                 raise result

@@ -174,20 +174,23 @@ class IdleWatcher:
             self.waiting.set()
 
 
-async def test_the_next_ping_is_when_it_arrived() -> None:
+async def waiting_for_a_ping() -> tuple[IdleWatcher, disrupt.Cut, asyncio.Future[float | None]]:
+    """An idle watcher, its cut, and `next_ping` waiting on it (both of its waits begun)."""
     idle = IdleWatcher()
     cut = disrupt.Cut("idle", disrupt.now_ms())
     waiting = asyncio.ensure_future(disrupt.next_ping(cast(Watcher, idle), 30, cut))
     await asyncio.wait_for(idle.waiting.wait(), 10)
+    return idle, cut, waiting
+
+
+async def test_the_next_ping_is_when_it_arrived() -> None:
+    idle, _, waiting = await waiting_for_a_ping()
     idle.ping.set()
     assert await asyncio.wait_for(waiting, 10) == 1234.0
 
 
 async def test_a_watcher_cut_while_waiting_for_a_ping_ends_the_wait() -> None:
-    idle = IdleWatcher()
-    cut = disrupt.Cut("idle", disrupt.now_ms())
-    waiting = asyncio.ensure_future(disrupt.next_ping(cast(Watcher, idle), 30, cut))
-    await asyncio.wait_for(idle.waiting.wait(), 10)
+    idle, cut, waiting = await waiting_for_a_ping()
     idle.drop.set()
     assert await asyncio.wait_for(waiting, 10) is None  # not after 30 s: no ping comes to a closed link
     assert disrupt.cut_since(cast(Watcher, idle), cut)
